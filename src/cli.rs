@@ -1,0 +1,85 @@
+//! The command line (SPEC §6): the only place commands, options and their help are defined.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::input::encoding::EncodingChoice;
+use crate::input::source::DigestKind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "genoptag",
+    version,
+    about = "Finds the danskbonus refusals (integrationsloven § 22) that must be reopened after Ankestyrelsen's 2021 practice change",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan case exports and write the cases to reopen, to review, the audit trail and the rejects.
+    Scan(ScanArgs),
+    /// Print the rule set: the dated parameters with their sources and the decision table.
+    Rules,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Case exports: CSV files, directories (their *.csv, sorted by name), or - for standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Output directory; replaced whole at the end of the run.
+    #[arg(long, value_name = "DIR", default_value = "genoptag-out")]
+    pub out: PathBuf,
+
+    /// Text encoding of the inputs.
+    #[arg(long, value_enum, default_value_t)]
+    pub encoding: EncodingChoice,
+
+    /// Field delimiter (`;`, `,`, `|`, or `tab`); sniffed from the header when not given.
+    #[arg(long, value_name = "C", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
+    /// Write every evaluated row to audit.csv, other benefits too.
+    #[arg(long)]
+    pub audit_all: bool,
+
+    /// Exit with code 3 after finishing when more than N rows were rejected.
+    #[arg(long, value_name = "N")]
+    pub max_rejects: Option<u64>,
+
+    /// Write the CSV outputs with `;` and a UTF-8 byte-order mark, for Danish Excel.
+    #[arg(long)]
+    pub excel: bool,
+
+    /// The input digest written in summary.json.
+    #[arg(long, value_enum, default_value_t)]
+    pub digest: DigestKind,
+
+    /// No progress bar and no summary on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Records per batch (for tests that need many batches).
+    #[arg(long, hide = true, default_value_t = 16384, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        ";" | "," | "|" => Ok(text.as_bytes()[0]),
+        _ => Err(format!(
+            "`{text}` is not a delimiter genoptag reads: use `;`, `,`, `|` or `tab`"
+        )),
+    }
+}

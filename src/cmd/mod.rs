@@ -1,0 +1,4 @@
+//! One module per subcommand: each turns its parsed arguments into a run and an exit code.
+
+pub mod rules;
+pub mod scan;

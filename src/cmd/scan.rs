@@ -1,0 +1,62 @@
+//! `genoptag scan`: validates the arguments into a scan, runs it, and reports on stderr.
+
+use std::collections::HashMap;
+
+use crate::cli::ScanArgs;
+use crate::error::Error;
+use crate::input::source;
+use crate::input::values::Vocabulary;
+use crate::pipeline::{self, ScanConfig};
+use crate::rules::ground::Patterns;
+
+/// Exit code when more rows were rejected than `--max-rejects` allows.
+pub const EXIT_TOO_MANY_REJECTS: i32 = 3;
+
+pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
+    let sources = source::expand(&args.inputs)?;
+    let threads = match args.threads {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    Ok(ScanConfig {
+        sources,
+        out: args.out.clone(),
+        threads,
+        audit_all: args.audit_all,
+        excel: args.excel,
+        max_rejects: args.max_rejects,
+        quiet: args.quiet,
+        batch_size: args.batch_size as usize,
+        encoding: args.encoding,
+        delimiter: args.delimiter,
+        digest: args.digest,
+        vocab: Vocabulary::default(),
+        patterns: Patterns::default(),
+        mapped_columns: HashMap::new(),
+    })
+}
+
+pub fn run(args: &ScanArgs) -> Result<i32, Error> {
+    let cfg = config(args)?;
+    let result = pipeline::scan(&cfg)?;
+    if !cfg.quiet {
+        eprint!(
+            "{}",
+            result
+                .summary
+                .stderr_table(&result.out.display().to_string())
+        );
+    }
+    let rejected = result.summary.counts.rejected;
+    match cfg.max_rejects {
+        Some(max) if rejected > max => {
+            if !cfg.quiet {
+                eprintln!(
+                    "genoptag: {rejected} rows rejected, more than --max-rejects {max}: see rejects.csv"
+                );
+            }
+            Ok(EXIT_TOO_MANY_REJECTS)
+        }
+        _ => Ok(0),
+    }
+}

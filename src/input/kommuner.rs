@@ -1,0 +1,44 @@
+//! The 98 Danish municipality codes (`data/kommuner.csv`, a copy of `shared/data/kommuner.csv`),
+//! built into the binary.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+const KOMMUNER_CSV: &str = include_str!("../../data/kommuner.csv");
+
+fn table() -> &'static HashMap<&'static str, &'static str> {
+    static TABLE: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        KOMMUNER_CSV
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let mut parts = line.split(',');
+                Some((parts.next()?.trim(), parts.next()?.trim()))
+            })
+            .collect()
+    })
+}
+
+/// Whether `code` is one of the 98 kommunekoder.
+pub fn is_known(code: &str) -> bool {
+    table().contains_key(code.trim())
+}
+
+/// The municipality's name, for the report.
+pub fn name(code: &str) -> Option<&'static str> {
+    table().get(code.trim()).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_98_municipalities_are_built_in() {
+        assert_eq!(table().len(), 98);
+        assert!(is_known("101") && is_known("461") && is_known("851"));
+        assert!(!is_known("999") && !is_known(""));
+        assert_eq!(name("461"), Some("Odense"));
+    }
+}

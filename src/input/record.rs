@@ -1,0 +1,227 @@
+//! One record of an export, read into a [`Case`] (SPEC §3.1, §3.3): a broken row becomes a
+//! reject with its column and reason; a suspicious but usable value becomes a warning; a row of
+//! another benefit is out of scope as soon as its `benefit` is read.
+
+use std::borrow::Cow;
+
+use crate::input::columns::Col;
+use crate::input::dates::parse_date;
+use crate::input::kommuner;
+use crate::input::values::{Read, Vocabulary};
+use crate::rules::Warning;
+use crate::rules::case::{Benefit, Case};
+
+/// Why a row could not be evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RejectReason {
+    FieldCount,
+    UnknownValue,
+    EmptyRequired,
+    UnreadableDate,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 4] = [
+        RejectReason::FieldCount,
+        RejectReason::UnknownValue,
+        RejectReason::EmptyRequired,
+        RejectReason::UnreadableDate,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectReason::FieldCount => "FIELD_COUNT",
+            RejectReason::UnknownValue => "UNKNOWN_VALUE",
+            RejectReason::EmptyRequired => "EMPTY_REQUIRED",
+            RejectReason::UnreadableDate => "UNREADABLE_DATE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// The column at fault; none for a wrong field count.
+    pub column: Option<Col>,
+    pub reason: RejectReason,
+}
+
+/// What a record is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    Reject(Reject),
+    /// Another benefit: out of scope, not validated. `caught` is set when the word was only known
+    /// through the catch-all.
+    Other {
+        caught: bool,
+    },
+    /// A bonus-related row (IL22, AKTL22, DANSKTILLAEG), read in full.
+    Bonus(Box<Case>),
+}
+
+fn reject(column: Col, reason: RejectReason) -> Parsed {
+    Parsed::Reject(Reject {
+        column: Some(column),
+        reason,
+    })
+}
+
+/// Whether a CPR number is 10 digits (`DDMMYY-SSSS` allowed) whose first six are a date.
+pub fn cpr_valid(cpr: &str) -> bool {
+    let cpr = cpr.trim();
+    let digits: Vec<u8> = match cpr.len() {
+        10 => cpr.bytes().collect(),
+        11 if cpr.as_bytes()[6] == b'-' => cpr.bytes().filter(|&b| b != b'-').collect(),
+        _ => return false,
+    };
+    if digits.len() != 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let two = |i: usize| u32::from(digits[i] - b'0') * 10 + u32::from(digits[i + 1] - b'0');
+    let (day, month) = (two(0), two(2));
+    // The century is in the serial number; 29 February is allowed in any year.
+    let max_day = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 => 29,
+        _ => return false,
+    };
+    (1..=max_day).contains(&day)
+}
+
+/// Reads a record whose field count was checked. `get` gives a canonical column's text (empty
+/// when the export lacks the column).
+pub fn parse<'a>(get: impl Fn(Col) -> Cow<'a, str>, vocab: &Vocabulary) -> Parsed {
+    let benefit = match vocab.benefit(&get(Col::Benefit)) {
+        Read::Value(Ok(Benefit::Other)) => return Parsed::Other { caught: false },
+        Read::Value(Err(())) => return Parsed::Other { caught: true },
+        Read::Value(Ok(b)) => b,
+        Read::Empty | Read::Unknown => return reject(Col::Benefit, RejectReason::UnknownValue),
+    };
+    let case_id = get(Col::CaseId).trim().to_string();
+    if case_id.is_empty() {
+        return reject(Col::CaseId, RejectReason::EmptyRequired);
+    }
+    let decision = match vocab.decision(&get(Col::Decision)) {
+        Read::Value(d) => d,
+        Read::Empty | Read::Unknown => return reject(Col::Decision, RejectReason::UnknownValue),
+    };
+    let decision_date = match parse_date(&get(Col::DecisionDate)) {
+        Ok(Some(d)) => d,
+        Ok(None) | Err(_) => return reject(Col::DecisionDate, RejectReason::UnreadableDate),
+    };
+
+    let mut warnings = Vec::new();
+    let cpr = get(Col::Cpr).trim().to_string();
+    if !cpr_valid(&cpr) {
+        warnings.push(Warning::CprInvalid);
+    }
+    let municipality_code = get(Col::MunicipalityCode).trim().to_string();
+    if !kommuner::is_known(&municipality_code) {
+        warnings.push(Warning::UnknownMunicipality);
+    }
+    let application_date = optional(
+        &mut warnings,
+        Col::ApplicationDate,
+        date(&get(Col::ApplicationDate)),
+    );
+    let mut case = Case {
+        case_id,
+        cpr,
+        municipality_code,
+        benefit,
+        decision,
+        application_date,
+        decision_date,
+        refusal_reasons: Vec::new(),
+        refusal_text: get(Col::RefusalText).into_owned(),
+        person_category: None,
+        program: None,
+        public_assistance: None,
+        exam: None,
+        exam_date: None,
+        prior_bonus: None,
+        appeal: None,
+        warnings: Vec::new(),
+    };
+    for code in get(Col::RefusalReasons)
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let reason = vocab.reason(code).unwrap_or_else(|| {
+            let warning = Warning::UnknownReasonCode(code.to_string());
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+            crate::rules::case::ReasonCode::Other
+        });
+        if !case.refusal_reasons.contains(&reason) {
+            case.refusal_reasons.push(reason);
+        }
+    }
+    let w = &mut warnings;
+    case.person_category = optional(
+        w,
+        Col::PersonCategory,
+        vocab.person(&get(Col::PersonCategory)),
+    );
+    case.program = optional(
+        w,
+        Col::Program,
+        vocab.yes_no(Col::Program, &get(Col::Program)),
+    );
+    case.public_assistance = optional(
+        w,
+        Col::PublicAssistance,
+        vocab.yes_no(Col::PublicAssistance, &get(Col::PublicAssistance)),
+    );
+    case.exam = optional(w, Col::Exam, vocab.exam(&get(Col::Exam)));
+    case.exam_date = optional(w, Col::ExamDate, date(&get(Col::ExamDate)));
+    case.prior_bonus = optional(
+        w,
+        Col::PriorBonus,
+        vocab.yes_no(Col::PriorBonus, &get(Col::PriorBonus)),
+    );
+    case.appeal = optional(
+        w,
+        Col::AppealOutcome,
+        vocab.appeal(&get(Col::AppealOutcome)),
+    );
+    case.warnings = warnings;
+    Parsed::Bonus(Box::new(case))
+}
+
+/// An optional field: empty is unknown; an unreadable value is unknown too, with a warning.
+fn optional<T>(warnings: &mut Vec<Warning>, col: Col, read: Read<T>) -> Option<T> {
+    match read {
+        Read::Value(v) => Some(v),
+        Read::Empty => None,
+        Read::Unknown => {
+            warnings.push(Warning::Unreadable(col.name()));
+            None
+        }
+    }
+}
+
+fn date(field: &str) -> Read<chrono::NaiveDate> {
+    match parse_date(field) {
+        Ok(Some(d)) => Read::Value(d),
+        Ok(None) => Read::Empty,
+        Err(_) => Read::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpr_numbers_are_checked_for_shape_and_date() {
+        assert!(cpr_valid("0101801234"));
+        assert!(cpr_valid("290280-1234"));
+        assert!(!cpr_valid("3102801234"), "31 February");
+        assert!(!cpr_valid("01018012345"));
+        assert!(!cpr_valid("010180123"));
+        assert!(!cpr_valid("0101-801234"));
+        assert!(!cpr_valid(""));
+    }
+}

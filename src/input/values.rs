@@ -1,0 +1,291 @@
+//! Value words (SPEC §3.1): the built-in canonical and Danish words for each column, matched
+//! case-insensitively with Danish letters folded, plus the words of a mapping file on top.
+
+use std::collections::HashMap;
+
+use crate::input::columns::Col;
+use crate::rules::case::{Appeal, Benefit, Decision, Exam, PersonCategory, ReasonCode, YesNo};
+use crate::rules::text::fold;
+
+/// A canonical value of some column, as a mapping file names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    Benefit(Benefit),
+    Decision(Decision),
+    Person(PersonCategory),
+    YesNo(YesNo),
+    Exam(Exam),
+    Appeal(Appeal),
+    Reason(ReasonCode),
+}
+
+const BENEFIT: &[(&str, Benefit)] = &[
+    ("il22", Benefit::Il22),
+    ("aktl22", Benefit::Aktl22),
+    ("dansktillaeg", Benefit::Dansktillaeg),
+    ("other", Benefit::Other),
+];
+
+const DECISION: &[(&str, Decision)] = &[
+    ("granted", Decision::Granted),
+    ("bevilget", Decision::Granted),
+    ("bevilling", Decision::Granted),
+    ("imoedekommet", Decision::Granted),
+    ("refused", Decision::Refused),
+    ("afslag", Decision::Refused),
+    ("afslaaet", Decision::Refused),
+];
+
+const PERSON: &[(&str, PersonCategory)] = &[
+    ("refugee", PersonCategory::Refugee),
+    ("flygtning", PersonCategory::Refugee),
+    ("family_reunified", PersonCategory::FamilyReunified),
+    ("familiesammenfoert", PersonCategory::FamilyReunified),
+    ("other", PersonCategory::Other),
+];
+
+const YES_NO: &[(&str, YesNo)] = &[
+    ("yes", YesNo::Yes),
+    ("ja", YesNo::Yes),
+    ("no", YesNo::No),
+    ("nej", YesNo::No),
+];
+
+const EXAM: &[(&str, Exam)] = &[
+    ("pd2", Exam::Pd2),
+    ("pd3", Exam::Pd3),
+    ("studieproeve", Exam::Studieproeve),
+    ("fvu_laesning_2", Exam::FvuLaesning2),
+    ("fvu_laesning_3", Exam::FvuLaesning3),
+    ("fvu_laesning_4", Exam::FvuLaesning4),
+    ("pd1", Exam::Pd1),
+    ("fvu_laesning_1", Exam::FvuLaesning1),
+    ("none", Exam::None),
+    ("equivalent", Exam::Equivalent),
+];
+
+const APPEAL: &[(&str, Appeal)] = &[
+    ("upheld", Appeal::Upheld),
+    ("stadfaestet", Appeal::Upheld),
+    ("changed", Appeal::Changed),
+    ("aendret", Appeal::Changed),
+    ("ophaevet", Appeal::Changed),
+    ("remitted", Appeal::Remitted),
+    ("dismissed", Appeal::Dismissed),
+    ("afvist", Appeal::Dismissed),
+];
+
+fn lookup<T: Copy>(table: &[(&str, T)], word: &str) -> Option<T> {
+    table.iter().find(|(w, _)| *w == word).map(|(_, v)| *v)
+}
+
+/// What a field held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read<T> {
+    Empty,
+    Value(T),
+    Unknown,
+}
+
+/// The value words in force for a run: built in, plus those of the mapping file.
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    /// Mapping-file words per column, folded.
+    mapped: HashMap<(Col, String), Value>,
+    /// `[values.benefit] "*" = "OTHER"`: every benefit word not otherwise known is OTHER.
+    pub benefit_catch_all: bool,
+}
+
+impl Vocabulary {
+    /// Adds a mapping-file word for a column.
+    pub fn add(&mut self, col: Col, word: &str, value: Value) {
+        self.mapped.insert((col, fold(word)), value);
+    }
+
+    fn mapped(&self, col: Col, folded: &str) -> Option<Value> {
+        if self.mapped.is_empty() {
+            return None;
+        }
+        self.mapped.get(&(col, folded.to_string())).copied()
+    }
+
+    /// `benefit`; `Err(word)` names a word caught by the catch-all (it reads as OTHER).
+    pub fn benefit(&self, field: &str) -> Read<Result<Benefit, ()>> {
+        // The hot path: canonical words as most systems export them.
+        match field {
+            "OTHER" => return Read::Value(Ok(Benefit::Other)),
+            "IL22" => return Read::Value(Ok(Benefit::Il22)),
+            _ => {}
+        }
+        let word = fold(field);
+        if word.is_empty() {
+            return Read::Empty;
+        }
+        if let Some(Value::Benefit(b)) = self.mapped(Col::Benefit, &word) {
+            return Read::Value(Ok(b));
+        }
+        match lookup(BENEFIT, &word) {
+            Some(b) => Read::Value(Ok(b)),
+            None if self.benefit_catch_all => Read::Value(Err(())),
+            None => Read::Unknown,
+        }
+    }
+
+    pub fn decision(&self, field: &str) -> Read<Decision> {
+        let word = fold(field);
+        if word.is_empty() {
+            return Read::Empty;
+        }
+        match self.mapped(Col::Decision, &word) {
+            Some(Value::Decision(d)) => Read::Value(d),
+            _ => lookup(DECISION, &word).map_or(Read::Unknown, Read::Value),
+        }
+    }
+
+    fn simple<T: Copy>(
+        &self,
+        col: Col,
+        field: &str,
+        table: &[(&str, T)],
+        pick: fn(Value) -> Option<T>,
+    ) -> Read<T> {
+        let word = fold(field);
+        if word.is_empty() {
+            return Read::Empty;
+        }
+        if let Some(v) = self.mapped(col, &word).and_then(pick) {
+            return Read::Value(v);
+        }
+        lookup(table, &word).map_or(Read::Unknown, Read::Value)
+    }
+
+    pub fn person(&self, field: &str) -> Read<PersonCategory> {
+        self.simple(Col::PersonCategory, field, PERSON, |v| match v {
+            Value::Person(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    pub fn yes_no(&self, col: Col, field: &str) -> Read<YesNo> {
+        self.simple(col, field, YES_NO, |v| match v {
+            Value::YesNo(y) => Some(y),
+            _ => None,
+        })
+    }
+
+    pub fn exam(&self, field: &str) -> Read<Exam> {
+        self.simple(Col::Exam, field, EXAM, |v| match v {
+            Value::Exam(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// `appeal_outcome`: any word containing "hjemvis" is REMITTED ("ophævet og hjemvist").
+    pub fn appeal(&self, field: &str) -> Read<Appeal> {
+        let word = fold(field);
+        if word.is_empty() {
+            return Read::Empty;
+        }
+        if let Some(Value::Appeal(a)) = self.mapped(Col::AppealOutcome, &word) {
+            return Read::Value(a);
+        }
+        if word.contains("hjemvis") {
+            return Read::Value(Appeal::Remitted);
+        }
+        lookup(APPEAL, &word).map_or(Read::Unknown, Read::Value)
+    }
+
+    /// One refusal-reason code; `None` for an unknown code (counted as OTHER with a warning).
+    pub fn reason(&self, code: &str) -> Option<ReasonCode> {
+        let word = fold(code);
+        if let Some(Value::Reason(r)) = self.mapped(Col::RefusalReasons, &word) {
+            return Some(r);
+        }
+        ReasonCode::ALL
+            .into_iter()
+            .find(|r| r.code().eq_ignore_ascii_case(&word))
+    }
+}
+
+/// Parses a canonical value name as a mapping file writes it (`"REFUSED"`) for a column.
+pub fn canonical_value(col: Col, name: &str) -> Option<Value> {
+    let word = name.trim().to_ascii_lowercase();
+    match col {
+        Col::Benefit => lookup(BENEFIT, &word).map(Value::Benefit),
+        Col::Decision => match word.as_str() {
+            "granted" => Some(Value::Decision(Decision::Granted)),
+            "refused" => Some(Value::Decision(Decision::Refused)),
+            _ => None,
+        },
+        Col::PersonCategory => lookup(PERSON, &word)
+            .filter(|_| matches!(word.as_str(), "refugee" | "family_reunified" | "other"))
+            .map(Value::Person),
+        Col::Program | Col::PublicAssistance | Col::PriorBonus => match word.as_str() {
+            "yes" => Some(Value::YesNo(YesNo::Yes)),
+            "no" => Some(Value::YesNo(YesNo::No)),
+            _ => None,
+        },
+        Col::Exam => lookup(EXAM, &word).map(Value::Exam),
+        Col::AppealOutcome => match word.as_str() {
+            "upheld" | "changed" | "remitted" | "dismissed" => {
+                lookup(APPEAL, &word).map(Value::Appeal)
+            }
+            _ => None,
+        },
+        Col::RefusalReasons => ReasonCode::ALL
+            .into_iter()
+            .find(|r| r.code().eq_ignore_ascii_case(&word))
+            .map(Value::Reason),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn danish_words_read_as_canonical_values() {
+        let v = Vocabulary::default();
+        assert_eq!(v.decision(" Afslag "), Read::Value(Decision::Refused));
+        assert_eq!(v.decision("AFSLÅET"), Read::Value(Decision::Refused));
+        assert_eq!(v.decision("Imødekommet"), Read::Value(Decision::Granted));
+        assert_eq!(
+            v.decision("afvist"),
+            Read::Unknown,
+            "afvist is deliberately not built in"
+        );
+        assert_eq!(
+            v.person("Familiesammenført"),
+            Read::Value(PersonCategory::FamilyReunified)
+        );
+        assert_eq!(v.yes_no(Col::Program, "Ja"), Read::Value(YesNo::Yes));
+        assert_eq!(
+            v.appeal("Ophævet og hjemvist"),
+            Read::Value(Appeal::Remitted)
+        );
+        assert_eq!(v.appeal("Ophævet"), Read::Value(Appeal::Changed));
+        assert_eq!(v.appeal("Stadfæstet"), Read::Value(Appeal::Upheld));
+        assert_eq!(v.exam("fvu_læsning_2"), Read::Value(Exam::FvuLaesning2));
+    }
+
+    #[test]
+    fn the_catch_all_reads_unknown_benefits_as_other() {
+        let mut v = Vocabulary::default();
+        assert_eq!(v.benefit("Boligstøtte"), Read::Unknown);
+        v.benefit_catch_all = true;
+        assert_eq!(v.benefit("Boligstøtte"), Read::Value(Err(())));
+        assert_eq!(v.benefit("il22"), Read::Value(Ok(Benefit::Il22)));
+    }
+
+    #[test]
+    fn mapped_words_come_on_top() {
+        let mut v = Vocabulary::default();
+        v.add(
+            Col::Decision,
+            "Afslået helt",
+            Value::Decision(Decision::Refused),
+        );
+        assert_eq!(v.decision("afslaaet HELT"), Read::Value(Decision::Refused));
+    }
+}

@@ -1,0 +1,10 @@
+//! genoptag: finds the refusals of danskbonus under integrationsloven § 22 that must be reopened
+//! after Ankestyrelsen's 2021 practice change. See `SPEC.md` in the shared folder for the contract.
+
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod input;
+pub mod output;
+pub mod pipeline;
+pub mod rules;

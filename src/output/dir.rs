@@ -1,0 +1,114 @@
+//! The output directory (SPEC §5): every file is written into a new directory beside it, which
+//! takes its place only when the run has finished, so a crash never leaves a half list that looks
+//! whole. Files are readable by their owner only.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// A staging directory that becomes the output directory on [`Staging::commit`], and is removed
+/// if dropped before.
+pub struct Staging {
+    dir: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+fn sibling(target: &Path, tag: &str) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    target.with_file_name(format!(".{name}.{tag}-{}", std::process::id()))
+}
+
+impl Staging {
+    /// Prepares to replace `target`, which must be absent, empty, or an earlier run's output.
+    pub fn create(target: &Path) -> Result<Staging, Error> {
+        let target = if target.is_absolute() {
+            target.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(|e| Error::output(target, e))?
+                .join(target)
+        };
+        if target.exists() {
+            let is_ours = target.is_dir()
+                && (target.join("summary.json").is_file()
+                    || fs::read_dir(&target)
+                        .map(|mut d| d.next().is_none())
+                        .unwrap_or(false));
+            if !is_ours {
+                return Err(Error::NotAnOutputDir { path: target });
+            }
+        }
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::output(parent, e))?;
+        }
+        let dir = sibling(&target, "genoptag-tmp");
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
+        }
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| Error::output(&dir, e))?;
+        Ok(Staging {
+            dir,
+            target,
+            committed: false,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Creates a file (and its folder) in the staging directory, mode 0600.
+    pub fn create_file(&self, relative: &str) -> Result<File, Error> {
+        let path = self.dir.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(|e| Error::output(parent, e))?;
+        }
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::output(&path, e))
+    }
+
+    /// Puts the staging directory in the target's place.
+    pub fn commit(mut self) -> Result<PathBuf, Error> {
+        let old = sibling(&self.target, "genoptag-old");
+        let had_old = self.target.exists();
+        if had_old {
+            rename(&self.target, &old)?;
+        }
+        rename(&self.dir, &self.target)?;
+        self.committed = true;
+        if had_old {
+            fs::remove_dir_all(&old).map_err(|e| Error::output(&old, e))?;
+        }
+        Ok(self.target.clone())
+    }
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), Error> {
+    fs::rename(from, to).map_err(|e: io::Error| Error::output(to, e))
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}

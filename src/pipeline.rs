@@ -1,0 +1,696 @@
+//! The streaming, parallel scan: reads every input in batches, classifies them with rayon and
+//! writes in input order. The only code that knows rayon and indicatif.
+//!
+//! Two passes keep memory flat. Pass 1 streams the inputs: rejects are written at once, rows of
+//! other benefits are only counted, and bonus-related rows go to a spill file beside the outputs
+//! while a compact index of them (hashes, dates, flags) is kept. Then the index settles what rows
+//! tell about each other (duplicates, step 7). Pass 2 streams the spill file back, classifies each
+//! row with its settled facts, and writes the lists in input order.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufReader, BufWriter, IsTerminal};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, SecondsFormat, Utc};
+use csv::{ByteRecord, StringRecord};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::error::Error;
+use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
+use crate::input::dates::parse_date;
+use crate::input::encoding::{Decoding, EncodingChoice, decode};
+use crate::input::record::{self, Parsed, RejectReason};
+use crate::input::source::{self, DigestKind, Source};
+use crate::input::values::Vocabulary;
+use crate::output::dir::Staging;
+use crate::output::lists::{CsvOut, LIST_COLUMNS, REJECT_COLUMNS};
+use crate::output::summary::{
+    ColumnFound, Counts, InputSummary, ListCounts, ListCountsWithNotAffected, Summary,
+};
+use crate::rules::across::Index;
+use crate::rules::case::{Benefit, Case, Decision};
+use crate::rules::explain::explanation;
+use crate::rules::ground::Patterns;
+use crate::rules::{self, Authority, Classification, Evaluation, Facts, Path, Rule, params};
+
+/// A validated scan: what `genoptag scan` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub sources: Vec<Source>,
+    pub out: PathBuf,
+    pub threads: usize,
+    pub audit_all: bool,
+    pub excel: bool,
+    pub max_rejects: Option<u64>,
+    pub quiet: bool,
+    pub batch_size: usize,
+    pub encoding: EncodingChoice,
+    pub delimiter: Option<u8>,
+    pub digest: DigestKind,
+    pub vocab: Vocabulary,
+    pub patterns: Patterns,
+    pub mapped_columns: HashMap<Col, String>,
+}
+
+/// What a finished scan hands back to the command.
+pub struct ScanResult {
+    pub summary: Summary,
+    pub out: PathBuf,
+}
+
+/// Pass 1's verdict on one record.
+enum First {
+    Reject(Option<Col>, RejectReason),
+    Other {
+        caught: bool,
+    },
+    Bonus {
+        case: Box<Case>,
+        alone: Classification,
+        with_prior_grant: Classification,
+    },
+}
+
+/// Counts kept while writing.
+#[derive(Default)]
+struct Tally {
+    counts: Counts,
+    rules: BTreeMap<&'static str, u64>,
+    rejects: BTreeMap<&'static str, u64>,
+    by_authority: BTreeMap<String, ListCounts>,
+    caught: HashMap<Vec<u8>, u64>,
+    years: BTreeMap<i32, ListCountsWithNotAffected>,
+}
+
+impl Tally {
+    fn classified(&mut self, classification: Classification, rule: Rule) {
+        self.counts.evaluated += 1;
+        *match classification {
+            Classification::Reopen => &mut self.counts.reopen,
+            Classification::Review => &mut self.counts.review,
+            Classification::NotAffected => &mut self.counts.not_affected,
+            Classification::OutOfScope => &mut self.counts.out_of_scope,
+        } += 1;
+        *self.rules.entry(rule.code()).or_default() += 1;
+    }
+}
+
+/// The progress bar: bytes read, rows per second, time left; only on a terminal.
+struct Progress {
+    bar: Option<ProgressBar>,
+    done_bytes: u64,
+    rows: u64,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(quiet: bool, total: Option<u64>) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = match total {
+                Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()),
+                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+            };
+            let style = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} {msg} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress {
+            bar,
+            done_bytes: 0,
+            rows: 0,
+            started: Instant::now(),
+        }
+    }
+
+    fn update(&mut self, current: &AtomicU64, rows: u64) {
+        self.rows += rows;
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.done_bytes + current.load(Ordering::Relaxed));
+            let per_sec = self.rows as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{} rows, {:.0} rows/s", self.rows, per_sec));
+        }
+    }
+
+    fn source_done(&mut self, bytes: u64) {
+        self.done_bytes += bytes;
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn read_error(file: &str) -> impl Fn(csv::Error) -> Error + '_ {
+    move |e| Error::Input {
+        file: file.to_string(),
+        err: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Runs a scan and replaces the output directory with its results.
+pub fn scan(cfg: &ScanConfig) -> Result<ScanResult, Error> {
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", cfg.threads)))?;
+    let staging = Staging::create(&cfg.out)?;
+    let names: Vec<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
+
+    // Pass 1: stream the inputs.
+    let mut rejects = CsvOut::create(&staging, "rejects.csv", &REJECT_COLUMNS, cfg.excel)?;
+    let spill_name = ".spill.csv";
+    let mut spill =
+        csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(BufWriter::with_capacity(
+                256 * 1024,
+                staging.create_file(spill_name)?,
+            ));
+    let mut index = Index::default();
+    let mut tally = Tally::default();
+    let total_size = cfg.sources.iter().try_fold(0u64, |sum, s| {
+        s.path
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| sum + m.len())
+    });
+    let mut progress = Progress::new(cfg.quiet, total_size);
+    let mut inputs = Vec::new();
+    for (s, source) in cfg.sources.iter().enumerate() {
+        let mut pass1 = Pass1 {
+            cfg,
+            rejects: &mut rejects,
+            spill: &mut spill,
+            index: &mut index,
+            tally: &mut tally,
+        };
+        inputs.push(pool.install(|| pass1.read_source(s as u32, source, &mut progress))?);
+    }
+    spill.flush().map_err(|e| Error::output(spill_name, e))?;
+    drop(spill);
+    rejects.finish()?;
+
+    index.settle();
+
+    // Pass 2: classify the spilled rows with their settled facts, in input order.
+    let spill_path = staging.path().join(spill_name);
+    let mut lists = Lists {
+        audit: CsvOut::create(&staging, "audit.csv", &LIST_COLUMNS, cfg.excel)?,
+        reopen: CsvOut::create(&staging, "reopen.csv", &LIST_COLUMNS, cfg.excel)?,
+        review: CsvOut::create(&staging, "review.csv", &LIST_COLUMNS, cfg.excel)?,
+    };
+    pool.install(|| pass2(cfg, &spill_path, &names, &index, &mut lists, &mut tally))?;
+    std::fs::remove_file(&spill_path).map_err(|e| Error::output(&spill_path, e))?;
+    lists.audit.finish()?;
+    lists.reopen.finish()?;
+    lists.review.finish()?;
+    progress.finish();
+
+    let counts = tally.counts.clone();
+    let finished_at = Utc::now();
+    let summary = Summary {
+        tool: "genoptag",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        rules_version: params::RULES_VERSION,
+        started_at: started_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        finished_at: finished_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        elapsed_seconds: (clock.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        threads: cfg.threads,
+        inputs,
+        identification_complete: counts.rejected == 0 && counts.review == 0,
+        counts,
+        rules: tally.rules,
+        rejects_by_reason: tally.rejects,
+        by_authority: tally.by_authority,
+        benefit_words_caught: tally
+            .caught
+            .into_iter()
+            .map(|(word, n)| (String::from_utf8_lossy(&word).into_owned(), n))
+            .collect(),
+        by_decision_year: tally.years,
+        options: BTreeMap::from([
+            ("audit_all", cfg.audit_all.into()),
+            ("excel", cfg.excel.into()),
+            (
+                "encoding",
+                format!("{:?}", cfg.encoding).to_lowercase().into(),
+            ),
+            ("max_rejects", cfg.max_rejects.into()),
+        ]),
+    };
+    summary.write(&staging)?;
+    let out = staging.commit()?;
+    Ok(ScanResult { summary, out })
+}
+
+struct Pass1<'a> {
+    cfg: &'a ScanConfig,
+    rejects: &'a mut CsvOut,
+    spill: &'a mut csv::Writer<BufWriter<std::fs::File>>,
+    index: &'a mut Index,
+    tally: &'a mut Tally,
+}
+
+impl Pass1<'_> {
+    fn read_source(
+        &mut self,
+        s: u32,
+        source: &Source,
+        progress: &mut Progress,
+    ) -> Result<InputSummary, Error> {
+        let cfg = self.cfg;
+        let file = source.name.as_str();
+        let opened = source::open(source, cfg.encoding, cfg.delimiter, cfg.digest)?;
+        let (decoding, delimiter, bytes) =
+            (opened.decoding, opened.delimiter, opened.bytes.clone());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(256 * 1024)
+            .from_reader(opened.stream);
+        let mut header = ByteRecord::new();
+        if !reader
+            .read_byte_record(&mut header)
+            .map_err(read_error(file))?
+        {
+            return Err(Error::NoHeader {
+                file: file.to_string(),
+            });
+        }
+        let header: Vec<String> = header
+            .iter()
+            .map(|f| decode(f, decoding).trim().to_string())
+            .collect();
+        if header.iter().all(String::is_empty) {
+            return Err(Error::NoHeader {
+                file: file.to_string(),
+            });
+        }
+        let map = ColumnMap::build(file, &header, &cfg.mapped_columns)?;
+
+        let mut batch: Vec<ByteRecord> = (0..cfg.batch_size).map(|_| ByteRecord::new()).collect();
+        let mut results: Vec<First> = Vec::with_capacity(cfg.batch_size);
+        let mut rows = 0u64;
+        loop {
+            let mut n = 0;
+            while n < batch.len()
+                && reader
+                    .read_byte_record(&mut batch[n])
+                    .map_err(read_error(file))?
+            {
+                n += 1;
+            }
+            if n == 0 {
+                break;
+            }
+            batch[..n]
+                .par_iter()
+                .map(|rec| first_pass(rec, &map, decoding, &cfg.vocab, &cfg.patterns))
+                .collect_into_vec(&mut results);
+            for (rec, first) in batch[..n].iter().zip(results.drain(..)) {
+                let line = rec.position().map_or(0, |p| p.line());
+                self.record(s, source, line, rec, first, &map, decoding, delimiter)?;
+            }
+            rows += n as u64;
+            progress.update(&bytes, n as u64);
+            if n < batch.len() {
+                break;
+            }
+        }
+        let size = bytes.load(Ordering::Relaxed);
+        progress.source_done(size);
+        let digest = source::finish(reader.into_inner());
+        Ok(InputSummary {
+            path: source.name.clone(),
+            size,
+            digest_algorithm: match cfg.digest {
+                DigestKind::Blake3 => "blake3",
+                DigestKind::Sha256 => "sha256",
+                DigestKind::None => "none",
+            },
+            digest,
+            rows,
+            encoding: opened.encoding_name,
+            delimiter: match delimiter {
+                b'\t' => "\\t".to_string(),
+                d => (d as char).to_string(),
+            },
+            columns: map
+                .found
+                .iter()
+                .map(|(col, header, how)| {
+                    (
+                        col.name(),
+                        ColumnFound {
+                            header: header.clone(),
+                            found: how.code(),
+                        },
+                    )
+                })
+                .collect(),
+            extra_columns: map.extra.clone(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        s: u32,
+        source: &Source,
+        line: u64,
+        rec: &ByteRecord,
+        first: First,
+        map: &ColumnMap,
+        decoding: Decoding,
+        delimiter: u8,
+    ) -> Result<(), Error> {
+        self.tally.counts.rows_read += 1;
+        let spill_error =
+            |e: csv::Error| Error::output(".spill.csv", std::io::Error::other(e.to_string()));
+        match first {
+            First::Reject(column, reason) => {
+                self.tally.counts.rejected += 1;
+                *self.tally.rejects.entry(reason.code()).or_default() += 1;
+                let raw: Vec<Cow<str>> = rec.iter().map(|f| decode(f, decoding)).collect();
+                let raw = raw.join(&(delimiter as char).to_string());
+                self.rejects.write([
+                    source.name.as_str(),
+                    &line.to_string(),
+                    column.map_or("", Col::name),
+                    reason.code(),
+                    &raw,
+                ])?;
+            }
+            First::Other { caught } => {
+                self.tally
+                    .classified(Classification::OutOfScope, Rule::Scope);
+                if caught {
+                    let word = map
+                        .position(Col::Benefit)
+                        .and_then(|i| rec.get(i))
+                        .unwrap_or_default()
+                        .trim_ascii();
+                    match self.tally.caught.get_mut(word) {
+                        Some(n) => *n += 1,
+                        None => {
+                            self.tally.caught.insert(word.to_vec(), 1);
+                        }
+                    }
+                }
+                if self.cfg.audit_all {
+                    spill_row(self.spill, "O", s, line, rec, map, decoding).map_err(spill_error)?;
+                }
+            }
+            First::Bonus {
+                case,
+                alone,
+                with_prior_grant,
+            } => {
+                self.index.push(&case, s, line, alone, with_prior_grant);
+                spill_row(self.spill, "B", s, line, rec, map, decoding).map_err(spill_error)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a row to the spill file: kind, input, line, then the canonical columns in order.
+fn spill_row(
+    spill: &mut csv::Writer<BufWriter<std::fs::File>>,
+    kind: &str,
+    s: u32,
+    line: u64,
+    rec: &ByteRecord,
+    map: &ColumnMap,
+    decoding: Decoding,
+) -> csv::Result<()> {
+    spill.write_field(kind)?;
+    spill.write_field(s.to_string())?;
+    spill.write_field(line.to_string())?;
+    for col in Col::ALL {
+        let field = map
+            .position(col)
+            .and_then(|i| rec.get(i))
+            .unwrap_or_default();
+        spill.write_field(decode(field, decoding).as_bytes())?;
+    }
+    spill.write_record(None::<&[u8]>)
+}
+
+fn first_pass(
+    rec: &ByteRecord,
+    map: &ColumnMap,
+    decoding: Decoding,
+    vocab: &Vocabulary,
+    patterns: &Patterns,
+) -> First {
+    if rec.len() != map.width {
+        return First::Reject(None, RejectReason::FieldCount);
+    }
+    let get = |col: Col| {
+        map.position(col)
+            .and_then(|i| rec.get(i))
+            .map_or(Cow::Borrowed(""), |b| decode(b, decoding))
+    };
+    match record::parse(get, vocab) {
+        Parsed::Reject(r) => First::Reject(r.column, r.reason),
+        Parsed::Other { caught } => First::Other { caught },
+        Parsed::Bonus(case) => {
+            let in_scope = case.benefit == Benefit::Il22 && case.decision == Decision::Refused;
+            let alone = rules::evaluate(&case, patterns, &Facts::default()).classification;
+            let with_prior_grant = if in_scope {
+                rules::evaluate(
+                    &case,
+                    patterns,
+                    &Facts {
+                        prior_grant: true,
+                        ..Facts::default()
+                    },
+                )
+                .classification
+            } else {
+                alone
+            };
+            First::Bonus {
+                case,
+                alone,
+                with_prior_grant,
+            }
+        }
+    }
+}
+
+struct Lists {
+    audit: CsvOut,
+    reopen: CsvOut,
+    review: CsvOut,
+}
+
+/// One finished output row.
+struct ListRow {
+    fields: Vec<String>,
+    classification: Classification,
+    rule: Rule,
+    duplicate: bool,
+    decided_by: String,
+    year: Option<i32>,
+    bonus: bool,
+}
+
+fn pass2(
+    cfg: &ScanConfig,
+    spill_path: &std::path::Path,
+    names: &[String],
+    index: &Index,
+    lists: &mut Lists,
+    tally: &mut Tally,
+) -> Result<(), Error> {
+    let file = std::fs::File::open(spill_path).map_err(|e| Error::output(spill_path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .buffer_capacity(256 * 1024)
+        .from_reader(BufReader::new(file));
+    let spill_error =
+        |e: csv::Error| Error::output(spill_path, std::io::Error::other(e.to_string()));
+    let mut batch: Vec<StringRecord> = (0..cfg.batch_size).map(|_| StringRecord::new()).collect();
+    let mut numbers: Vec<Option<u32>> = Vec::with_capacity(cfg.batch_size);
+    let mut rows: Vec<ListRow> = Vec::with_capacity(cfg.batch_size);
+    let mut next_bonus = 0u32;
+    loop {
+        let mut n = 0;
+        numbers.clear();
+        while n < batch.len() && reader.read_record(&mut batch[n]).map_err(spill_error)? {
+            if &batch[n][0] == "B" {
+                numbers.push(Some(next_bonus));
+                next_bonus += 1;
+            } else {
+                numbers.push(None);
+            }
+            n += 1;
+        }
+        if n == 0 {
+            break;
+        }
+        batch[..n]
+            .par_iter()
+            .zip(numbers.par_iter())
+            .map(|(rec, number)| list_row(rec, *number, names, index, &cfg.vocab, &cfg.patterns))
+            .collect_into_vec(&mut rows);
+        for row in rows.drain(..) {
+            if row.bonus {
+                tally.classified(row.classification, row.rule);
+            }
+            if row.duplicate {
+                tally.counts.duplicates += 1;
+            } else {
+                let year = row.year.map(|y| tally.years.entry(y).or_default());
+                match row.classification {
+                    Classification::Reopen => {
+                        tally
+                            .by_authority
+                            .entry(row.decided_by.clone())
+                            .or_default()
+                            .reopen += 1;
+                        if let Some(y) = year {
+                            y.reopen += 1;
+                        }
+                        lists.reopen.write(&row.fields)?;
+                    }
+                    Classification::Review => {
+                        tally
+                            .by_authority
+                            .entry(row.decided_by.clone())
+                            .or_default()
+                            .review += 1;
+                        if let Some(y) = year {
+                            y.review += 1;
+                        }
+                        lists.review.write(&row.fields)?;
+                    }
+                    Classification::NotAffected => {
+                        if let Some(y) = year {
+                            y.not_affected += 1;
+                        }
+                    }
+                    Classification::OutOfScope => {}
+                }
+            }
+            lists.audit.write(&row.fields)?;
+        }
+        if n < batch.len() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn list_row(
+    rec: &StringRecord,
+    number: Option<u32>,
+    names: &[String],
+    index: &Index,
+    vocab: &Vocabulary,
+    patterns: &Patterns,
+) -> ListRow {
+    let source = rec
+        .get(1)
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    let line = rec.get(2).unwrap_or_default();
+    let field = |col: Col| rec.get(3 + col as usize).unwrap_or_default();
+    debug_assert_eq!(rec.len(), 3 + COLUMN_COUNT);
+    let parsed = number.map(|n| (n, record::parse(|col| Cow::Borrowed(field(col)), vocab)));
+    let (case, eval, duplicate) = match parsed {
+        Some((n, Parsed::Bonus(case))) => {
+            let facts = index.facts(n, names);
+            let eval = rules::evaluate(&case, patterns, &facts);
+            (Some(case), eval, index.is_duplicate(n))
+        }
+        _ => {
+            // A row of another benefit (only with --audit-all): out of scope, not validated.
+            let eval = Evaluation {
+                classification: Classification::OutOfScope,
+                outcome: None,
+                rule: Rule::Scope,
+                finding: None,
+                warnings: Vec::new(),
+                decided_by: Authority::of(field(Col::MunicipalityCode), None),
+                path: Path::NotIl22,
+            };
+            (None, eval, false)
+        }
+    };
+    let date = |col: Col| parse_date(field(col)).ok().flatten();
+    let (case_id, cpr, municipality_code, application_date, decision_date) = match &case {
+        Some(c) => (
+            c.case_id.as_str(),
+            c.cpr.as_str(),
+            c.municipality_code.as_str(),
+            c.application_date,
+            Some(c.decision_date),
+        ),
+        None => (
+            field(Col::CaseId).trim(),
+            field(Col::Cpr).trim(),
+            field(Col::MunicipalityCode).trim(),
+            date(Col::ApplicationDate),
+            date(Col::DecisionDate),
+        ),
+    };
+    let finding = eval.finding.as_ref();
+    let condition = |pick: fn(&rules::Conditions) -> rules::Condition| {
+        finding.map_or(String::new(), |f| pick(&f.conditions).code().to_string())
+    };
+    let decided_by = eval.decided_by.to_string();
+    let fields = vec![
+        names[source].clone(),
+        line.to_string(),
+        case_id.to_string(),
+        cpr.to_string(),
+        municipality_code.to_string(),
+        decided_by.clone(),
+        application_date.map_or(String::new(), |d| d.to_string()),
+        decision_date.map_or(String::new(), |d| d.to_string()),
+        eval.classification.code().to_string(),
+        eval.outcome.map_or(String::new(), |o| o.code().to_string()),
+        eval.rule.code().to_string(),
+        condition(|c| c.c1_person),
+        condition(|c| c.c2_self_supporting),
+        condition(|c| c.c3_exam),
+        condition(|c| c.c4_first_time),
+        finding.map_or(String::new(), |f| f.ground.ground.code().to_string()),
+        finding.map_or(String::new(), |f| match f.program {
+            Some(rules::case::YesNo::Yes) => "YES".to_string(),
+            Some(rules::case::YesNo::No) => "NO".to_string(),
+            None => "UNKNOWN".to_string(),
+        }),
+        eval.warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("|"),
+        explanation(&eval),
+    ];
+    ListRow {
+        fields,
+        classification: eval.classification,
+        rule: eval.rule,
+        duplicate,
+        decided_by,
+        year: decision_date.map(|d| d.year()),
+        bonus: case.is_some(),
+    }
+}

@@ -1,0 +1,251 @@
+//! What rows tell about each other, settled once all input is read: duplicates of a case id
+//! (SPEC §3.3) and the rows of one person (SPEC §4 step 7). Holds a compact index of the
+//! bonus-related rows only — hashes, dates and flags, never whole rows or CPR numbers.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::case::{Benefit, Case, Decision};
+use super::{Classification, Facts};
+
+/// One bonus-related row, as much as the settling needs (about 60 bytes).
+#[derive(Debug, Clone)]
+struct Entry {
+    person: Option<u128>,
+    case_key: u128,
+    content: u64,
+    decision_date: NaiveDate,
+    source: u32,
+    line: u64,
+    benefit: Benefit,
+    decision: Decision,
+    /// Would be REOPEN as it stands, and would be REOPEN if a prior grant were found.
+    reopen_alone: bool,
+    reopen_with_prior_grant: bool,
+}
+
+/// The settled facts of one row, compact; turned into [`Facts`] when the row is written.
+#[derive(Debug, Clone, Copy, Default)]
+struct Settled {
+    prior_grant: bool,
+    later_il22_decision: bool,
+    several_refusals: bool,
+    conflicting: bool,
+    later_grant: Option<u32>,
+    duplicate_of: Option<u32>,
+}
+
+/// The index of the bonus-related rows, in input order; a row's number is its position.
+#[derive(Debug, Default)]
+pub struct Index {
+    entries: Vec<Entry>,
+    /// Case ids of IL22/AKTL22 grants, the only case ids step 7 names.
+    grant_ids: HashMap<u32, Box<str>>,
+    settled: Vec<Settled>,
+}
+
+fn key128(text: &str) -> u128 {
+    let hash = blake3::hash(text.as_bytes());
+    u128::from_le_bytes(hash.as_bytes()[..16].try_into().expect("16 bytes"))
+}
+
+/// The person a CPR names: its digits, without hyphen or spaces; none when empty.
+pub fn person_key(cpr: &str) -> Option<u128> {
+    let digits: String = cpr.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    (!digits.is_empty()).then(|| key128(&digits))
+}
+
+/// A digest of every canonical column (as read) and the reading warnings: equal for identical rows.
+fn content_key(case: &Case) -> u64 {
+    let mut h = blake3::Hasher::new();
+    let text = format!(
+        "{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}",
+        case.case_id,
+        case.cpr,
+        case.municipality_code,
+        case.benefit,
+        case.decision,
+        case.application_date,
+        case.decision_date,
+        case.refusal_reasons,
+        case.refusal_text,
+        case.person_category,
+        case.program,
+        case.public_assistance,
+        case.exam,
+        case.exam_date,
+        case.prior_bonus,
+        case.appeal,
+        case.warnings,
+    );
+    h.update(text.as_bytes());
+    u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+impl Index {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Adds a row; `alone` and `with_prior_grant` are its classification as it stands and with
+    /// a prior grant found (step 7 may need either). Returns its number.
+    pub fn push(
+        &mut self,
+        case: &Case,
+        source: u32,
+        line: u64,
+        alone: Classification,
+        with_prior_grant: Classification,
+    ) -> u32 {
+        let n = u32::try_from(self.entries.len()).expect("fewer than 4 billion bonus-related rows");
+        if case.decision == Decision::Granted
+            && matches!(case.benefit, Benefit::Il22 | Benefit::Aktl22)
+        {
+            self.grant_ids
+                .insert(n, case.case_id.clone().into_boxed_str());
+        }
+        self.entries.push(Entry {
+            person: person_key(&case.cpr),
+            case_key: key128(&case.case_id),
+            content: content_key(case),
+            decision_date: case.decision_date,
+            source,
+            line,
+            benefit: case.benefit,
+            decision: case.decision,
+            reopen_alone: alone == Classification::Reopen,
+            reopen_with_prior_grant: with_prior_grant == Classification::Reopen,
+        });
+        n
+    }
+
+    /// Settles duplicates and step 7 for every row. Call once, after the last row is pushed.
+    pub fn settle(&mut self) {
+        let mut settled = vec![Settled::default(); self.entries.len()];
+        self.settle_duplicates(&mut settled);
+        self.settle_persons(&mut settled);
+        self.settled = settled;
+    }
+
+    /// SPEC §3.3: identical rows with one case id are one decision (later copies point to the
+    /// first); differing rows with one case id conflict.
+    fn settle_duplicates(&self, settled: &mut [Settled]) {
+        let mut by_case: Vec<(u128, u32)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.case_key, i as u32))
+            .collect();
+        by_case.sort_unstable();
+        for group in by_case.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
+            let first_content = self.entries[group[0].1 as usize].content;
+            let conflicting = group
+                .iter()
+                .any(|&(_, i)| self.entries[i as usize].content != first_content);
+            for (k, &(_, i)) in group.iter().enumerate() {
+                let content = self.entries[i as usize].content;
+                settled[i as usize].conflicting = conflicting;
+                settled[i as usize].duplicate_of = group[..k]
+                    .iter()
+                    .find(|&&(_, j)| self.entries[j as usize].content == content)
+                    .map(|&(_, j)| j);
+            }
+        }
+    }
+
+    /// SPEC §4 step 7, over the rows of each person (duplicates left out; they take the facts of
+    /// the row they repeat).
+    fn settle_persons(&self, settled: &mut [Settled]) {
+        let mut by_person: Vec<(u128, u32)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| settled[*i].duplicate_of.is_none())
+            .filter_map(|(i, e)| e.person.map(|p| (p, i as u32)))
+            .collect();
+        by_person.sort_unstable();
+        for group in by_person.chunk_by(|a, b| a.0 == b.0) {
+            let rows: Vec<u32> = group.iter().map(|&(_, i)| i).collect();
+            self.settle_person(&rows, settled);
+        }
+        for i in 0..settled.len() {
+            if let Some(first) = settled[i].duplicate_of {
+                let first = settled[first as usize];
+                settled[i] = Settled {
+                    duplicate_of: settled[i].duplicate_of,
+                    ..first
+                };
+            }
+        }
+    }
+
+    fn settle_person(&self, rows: &[u32], settled: &mut [Settled]) {
+        let entry = |i: u32| &self.entries[i as usize];
+        // Grants, by date then input order.
+        let mut grants: Vec<u32> = rows
+            .iter()
+            .copied()
+            .filter(|&i| entry(i).decision == Decision::Granted)
+            .collect();
+        grants.sort_by_key(|&i| (entry(i).decision_date, i));
+        let first_grant = grants.first().map(|&i| entry(i).decision_date);
+        let last_il22 = rows
+            .iter()
+            .filter(|&&i| entry(i).benefit == Benefit::Il22)
+            .map(|&i| entry(i).decision_date)
+            .max();
+        let mut reopen = Vec::new();
+        for &i in rows {
+            let e = entry(i);
+            if e.benefit != Benefit::Il22 || e.decision != Decision::Refused {
+                continue;
+            }
+            let s = &mut settled[i as usize];
+            s.prior_grant = first_grant.is_some_and(|d| d < e.decision_date);
+            s.later_il22_decision = last_il22.is_some_and(|d| d > e.decision_date);
+            s.later_grant = grants.iter().copied().find(|&g| {
+                entry(g).decision_date > e.decision_date
+                    && matches!(entry(g).benefit, Benefit::Il22 | Benefit::Aktl22)
+            });
+            let is_reopen = if s.prior_grant {
+                e.reopen_with_prior_grant
+            } else {
+                e.reopen_alone
+            };
+            if is_reopen && s.later_grant.is_none() && !s.conflicting {
+                reopen.push(i);
+            }
+        }
+        if reopen.len() > 1 {
+            for i in reopen {
+                settled[i as usize].several_refusals = true;
+            }
+        }
+    }
+
+    /// The facts of row `n`, once settled; `sources` names the inputs for `DUPLICATE_OF`.
+    pub fn facts(&self, n: u32, sources: &[String]) -> Facts {
+        let s = self.settled[n as usize];
+        Facts {
+            prior_grant: s.prior_grant,
+            later_grant: s.later_grant.map(|g| self.grant_ids[&g].to_string()),
+            later_il22_decision: s.later_il22_decision,
+            several_refusals: s.several_refusals,
+            duplicate_of: s.duplicate_of.map(|d| {
+                let first = &self.entries[d as usize];
+                (sources[first.source as usize].clone(), first.line)
+            }),
+            conflicting: s.conflicting,
+        }
+    }
+
+    /// Whether row `n` repeats an earlier identical row.
+    pub fn is_duplicate(&self, n: u32) -> bool {
+        self.settled[n as usize].duplicate_of.is_some()
+    }
+}

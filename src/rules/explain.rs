@@ -1,0 +1,98 @@
+//! The one-sentence Danish explanation on every row (SPEC §4), citing the provision, for a
+//! caseworker to paste into a case note.
+
+use super::{Classification, Condition, Conditions, Evaluation, Path, Rule, Warning};
+
+/// The condition in words, as the former § 22 puts it.
+pub fn condition_name(n: u8) -> &'static str {
+    match n {
+        1 => "at være flygtning eller familiesammenført (integrationslovens § 2, stk. 2-4)",
+        2 => "at være selvforsørgende uden hjælp efter aktivlovens §§ 22-25",
+        3 => "at have bestået Prøve i Dansk 2 eller en tilsvarende prøve efter 1. januar 2018",
+        _ => "ikke tidligere at have fået danskbonus eller dansktillæg (§ 22, stk. 2)",
+    }
+}
+
+fn list(conditions: &Conditions, which: Condition) -> String {
+    let names: Vec<&str> = conditions
+        .all()
+        .iter()
+        .filter(|(_, c)| *c == which)
+        .map(|(n, _)| condition_name(*n))
+        .collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} og {}", init.join(", "), last),
+    }
+}
+
+const PROGRAMME: &str = "kravet om at være omfattet af programmet efter integrationslovens § 16, som efter Ankestyrelsens praksisændring i 2021 ikke kan stilles efter den tidligere § 22 (ansøgning før 9. juni 2021)";
+
+fn table_sentence(rule: Rule, c: &Conditions) -> String {
+    let failed = list(c, Condition::NotMet);
+    let unknown = list(c, Condition::Unknown);
+    match rule {
+        Rule::R1 => format!("Afslaget hvilede på {PROGRAMME}, og alle fire betingelser er opfyldt, så sagen genoptages med forventet bevilling"),
+        Rule::R2 => format!("Afslaget hvilede på {PROGRAMME}, så sagen genoptages, og betingelsen om {unknown} skal vurderes, da oplysningerne mangler"),
+        Rule::R3 => format!("Afslaget hvilede på {PROGRAMME}, så sagen genoptages, men forventes igen at give afslag, da betingelsen om {failed} ikke er opfyldt"),
+        Rule::R4 => "Afslaget er begrundet med andet end programkravet, men oplysningerne viser, at alle fire betingelser i den tidligere integrationslovs § 22 er opfyldt, så en sagsbehandler må vurdere, om afslaget reelt hvilede på programkravet i § 16".to_string(),
+        Rule::R5 | Rule::R7 | Rule::R10 => {
+            let lead = match rule {
+                Rule::R5 => "Afslaget er begrundet med andet end programkravet i integrationslovens § 16",
+                Rule::R7 => "Afslagets begrundelse fremgår ikke, men personen er omfattet af programmet efter § 16",
+                _ => "Afslagets begrundelse fremgår ikke",
+            };
+            if failed.is_empty() {
+                format!("{lead}, og betingelsen om {unknown} er ikke oplyst, så praksisændringen om danskbonus efter integrationslovens § 22 ændrer ikke afslaget")
+            } else {
+                format!("{lead}, og betingelsen om {failed} er ikke opfyldt, så afslaget efter integrationslovens § 22 står ved magt")
+            }
+        }
+        Rule::R6 => "Afslagets begrundelse fremgår ikke, og personen er omfattet af programmet efter integrationslovens § 16, men alle fire betingelser i § 22 er opfyldt, så afslaget er uforklaret og må vurderes af en sagsbehandler".to_string(),
+        Rule::R8 => "Afslagets begrundelse fremgår ikke, men alle fire betingelser i den tidligere integrationslovs § 22 er opfyldt, så kun programkravet i § 16 kan forklare afslaget, og sagen genoptages med forventet bevilling".to_string(),
+        _ => format!("Afslagets begrundelse fremgår ikke, og betingelsen om {unknown} kan ikke vurderes ud fra oplysningerne, så en sagsbehandler må se, om afslaget hvilede på programkravet i integrationslovens § 16"),
+    }
+}
+
+/// The explanation of a row's classification.
+pub fn explanation(eval: &Evaluation) -> String {
+    let mut text = match eval.path {
+        Path::NotIl22 => "Afgørelsen angår ikke danskbonus efter integrationslovens § 22 og berøres ikke af Ankestyrelsens praksisændring fra 2021".to_string(),
+        Path::Granted => "Danskbonus efter integrationslovens § 22 blev bevilget, så der er intet afslag at genoptage".to_string(),
+        Path::BeforeIl22 => "Afgørelsen er truffet før 1. juli 2018, da danskbonus efter integrationslovens § 22 trådte i kraft (lov nr. 320 af 25. april 2018), og er ikke omfattet".to_string(),
+        Path::AppealChanged => "Afslaget er ændret eller ophævet efter klage, så der er intet afslag efter integrationslovens § 22 at genoptage".to_string(),
+        Path::AppealRemitted if eval.classification == Classification::Review => "Afslaget er hjemvist efter klage, men udtrækket har ingen senere afgørelse om danskbonus efter integrationslovens § 22 for personen, så en sagsbehandler må se, om den nye afgørelse er truffet".to_string(),
+        Path::AppealRemitted => "Afslaget er hjemvist efter klage, og den nye afgørelse om danskbonus efter integrationslovens § 22 vurderes som sin egen sag".to_string(),
+        Path::ApplicationAfterDecision => "Ansøgningsdatoen ligger efter afgørelsesdatoen, så det kan ikke afgøres, om den tidligere eller den ændrede integrationslovs § 22 gælder, og en sagsbehandler må se på sagen".to_string(),
+        Path::Amended => "Ansøgningen er indgivet 9. juni 2021 eller senere, så den ændrede integrationslovs § 22 (lov nr. 1192 af 8. juni 2021) gælder, og kravet om tilbud om program efter § 16 er lovligt".to_string(),
+        Path::AmendedCitedButOffered => "Ansøgningen falder under den ændrede integrationslovs § 22 (lov nr. 1192 af 8. juni 2021), men afslaget henviser til programmet efter § 16, selv om personen er omfattet af eller tilbudt programmet, så en sagsbehandler må se på begrundelsen".to_string(),
+        Path::RegimeUnknown => {
+            let finding = eval.finding.as_ref().expect("the unknown regime uses the table");
+            let verdict = if eval.classification == Classification::Review {
+                format!("efter den tidligere regel ville sagen være {} ({}), så en sagsbehandler må se på den", finding.table_classification.code(), finding.table_rule.code())
+            } else {
+                format!("heller ikke efter den tidligere regel skal sagen genoptages ({})", finding.table_rule.code())
+            };
+            format!("Ansøgningsdatoen mangler, og afgørelsen er truffet 9. juni 2021 eller senere, så det er uvist, om den tidligere integrationslovs § 22 gælder; {verdict}")
+        }
+        Path::Table => {
+            let finding = eval.finding.as_ref().expect("the table path has a finding");
+            table_sentence(finding.table_rule, &finding.conditions)
+        }
+    };
+    for warning in &eval.warnings {
+        match warning {
+            Warning::LaterGranted(case_id) => text.push_str(&format!(
+                "; personen har senere fået bevilget danskbonus (sag {case_id}), som kun udbetales én gang, så en sagsbehandler må vurdere sagen"
+            )),
+            Warning::SeveralRefusals => text.push_str("; personen har flere afslag, der skal genoptages"),
+            Warning::ConflictingDuplicate => text.push_str(
+                "; sagsnummeret står også med andre oplysninger i udtrækket, så en sagsbehandler må afklare, hvilken afgørelse der gælder",
+            ),
+            _ => {}
+        }
+    }
+    text.push('.');
+    text
+}
