@@ -56,10 +56,23 @@ pub struct ScanConfig {
     pub mapped_columns: HashMap<Col, String>,
 }
 
-/// What a finished scan hands back to the command.
-pub struct ScanResult {
+/// A finished scan whose outputs are written into the staging directory but not yet in place:
+/// the command adds what it owns (summary.json, the report, the ledger's changes) and commits.
+pub struct Scanned {
+    pub staging: Staging,
     pub summary: Summary,
-    pub out: PathBuf,
+    /// The REOPEN and REVIEW list rows (no CPR), in output order, for the ledger and the report.
+    pub listed: Vec<ListedCase>,
+}
+
+/// A case on the REOPEN or REVIEW list, as the ledger keeps it: no CPR number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedCase {
+    pub case_id: String,
+    pub decided_by: String,
+    pub classification: Classification,
+    pub rule: Rule,
+    pub expected_outcome: Option<rules::Outcome>,
 }
 
 /// Pass 1's verdict on one record.
@@ -84,6 +97,7 @@ struct Tally {
     by_authority: BTreeMap<String, ListCounts>,
     caught: HashMap<Vec<u8>, u64>,
     years: BTreeMap<i32, ListCountsWithNotAffected>,
+    listed: Vec<ListedCase>,
 }
 
 impl Tally {
@@ -157,8 +171,8 @@ fn read_error(file: &str) -> impl Fn(csv::Error) -> Error + '_ {
     }
 }
 
-/// Runs a scan and replaces the output directory with its results.
-pub fn scan(cfg: &ScanConfig) -> Result<ScanResult, Error> {
+/// Runs a scan into a staging directory beside `cfg.out` (see [`Scanned`]).
+pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
     let started_at = Utc::now();
     let clock = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -231,15 +245,14 @@ pub fn scan(cfg: &ScanConfig) -> Result<ScanResult, Error> {
         inputs,
         identification_complete: counts.rejected == 0 && counts.review == 0,
         counts,
-        rules: tally.rules,
-        rejects_by_reason: tally.rejects,
-        by_authority: tally.by_authority,
-        benefit_words_caught: tally
-            .caught
+        rules: std::mem::take(&mut tally.rules),
+        rejects_by_reason: std::mem::take(&mut tally.rejects),
+        by_authority: std::mem::take(&mut tally.by_authority),
+        benefit_words_caught: std::mem::take(&mut tally.caught)
             .into_iter()
             .map(|(word, n)| (String::from_utf8_lossy(&word).into_owned(), n))
             .collect(),
-        by_decision_year: tally.years,
+        by_decision_year: std::mem::take(&mut tally.years),
         options: BTreeMap::from([
             ("audit_all", cfg.audit_all.into()),
             ("excel", cfg.excel.into()),
@@ -250,9 +263,11 @@ pub fn scan(cfg: &ScanConfig) -> Result<ScanResult, Error> {
             ("max_rejects", cfg.max_rejects.into()),
         ]),
     };
-    summary.write(&staging)?;
-    let out = staging.commit()?;
-    Ok(ScanResult { summary, out })
+    Ok(Scanned {
+        staging,
+        summary,
+        listed: tally.listed,
+    })
 }
 
 struct Pass1<'a> {
@@ -503,6 +518,7 @@ struct Lists {
 struct ListRow {
     fields: Vec<String>,
     classification: Classification,
+    outcome: Option<rules::Outcome>,
     rule: Rule,
     duplicate: bool,
     decided_by: String,
@@ -557,6 +573,18 @@ fn pass2(
                 tally.counts.duplicates += 1;
             } else {
                 let year = row.year.map(|y| tally.years.entry(y).or_default());
+                if matches!(
+                    row.classification,
+                    Classification::Reopen | Classification::Review
+                ) {
+                    tally.listed.push(ListedCase {
+                        case_id: row.fields[2].clone(),
+                        decided_by: row.decided_by.clone(),
+                        classification: row.classification,
+                        rule: row.rule,
+                        expected_outcome: row.outcome,
+                    });
+                }
                 match row.classification {
                     Classification::Reopen => {
                         tally
@@ -687,6 +715,7 @@ fn list_row(
     ListRow {
         fields,
         classification: eval.classification,
+        outcome: eval.outcome,
         rule: eval.rule,
         duplicate,
         decided_by,

@@ -38,16 +38,14 @@ pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
 
 pub fn run(args: &ScanArgs) -> Result<i32, Error> {
     let cfg = config(args)?;
-    let result = pipeline::scan(&cfg)?;
+    let scanned = pipeline::scan(&cfg)?;
+    scanned.summary.write(&scanned.staging)?;
+    let summary = scanned.summary;
+    let out = scanned.staging.commit()?;
     if !cfg.quiet {
-        eprint!(
-            "{}",
-            result
-                .summary
-                .stderr_table(&result.out.display().to_string())
-        );
+        eprint!("{}", summary.stderr_table(&out.display().to_string()));
     }
-    let rejected = result.summary.counts.rejected;
+    let rejected = summary.counts.rejected;
     match cfg.max_rejects {
         Some(max) if rejected > max => {
             if !cfg.quiet {
