@@ -343,8 +343,12 @@ impl Evaluation {
 /// SPEC §4, steps 1-7, for one row; `facts` carries what the other rows tell (step 7, duplicates).
 pub fn evaluate(case: &Case, patterns: &Patterns, facts: &Facts) -> Evaluation {
     let mut eval = decide(case, patterns, facts);
-    if facts.conflicting && eval.classification != Classification::OutOfScope {
-        eval.make_review();
+    // SPEC §3.3: differing rows with one case id are each REVIEW if in scope; the warning stands
+    // on every one of them, so the audit trail shows the conflict on an out-of-scope copy too.
+    if facts.conflicting {
+        if eval.classification != Classification::OutOfScope {
+            eval.make_review();
+        }
         eval.warn(Warning::ConflictingDuplicate);
     }
     if let Some((source, line)) = &facts.duplicate_of {
