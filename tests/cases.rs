@@ -39,7 +39,12 @@ fn check_file(file: &str, failures: &mut Vec<String>) -> usize {
 
     let mut reader = csv::Reader::from_path(file).unwrap();
     let headers = reader.headers().unwrap().clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("{file}: no column {name}"));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("{file}: no column {name}"))
+    };
     let (name, class, outcome, rule, warnings) = (
         col("name"),
         col("expected_classification"),
@@ -52,7 +57,8 @@ fn check_file(file: &str, failures: &mut Vec<String>) -> usize {
         let record = record.unwrap();
         let line = record.position().unwrap().line();
         let expected = &record[class];
-        let mut fail = |what: String| failures.push(format!("{file}:{line}: {}\n    {what}", &record[name]));
+        let mut fail =
+            |what: String| failures.push(format!("{file}:{line}: {}\n    {what}", &record[name]));
         checked += 1;
         if let Some(reason) = expected.strip_prefix("REJECT:") {
             match rejects.get(&line) {
@@ -111,7 +117,12 @@ fn every_case_in_fixtures_cases_is_classified_as_it_says() {
         checked += check_file(file, &mut failures);
     }
     assert!(checked > 100, "only {checked} cases");
-    assert!(failures.is_empty(), "{} of {checked} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -123,12 +134,22 @@ fn every_rule_of_the_table_has_cases() {
             continue;
         }
         let mut reader = csv::Reader::from_path(&path).unwrap();
-        let at = reader.headers().unwrap().iter().position(|h| h == "expected_rule").unwrap();
+        let at = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "expected_rule")
+            .unwrap();
         for r in reader.records() {
             *seen.entry(r.unwrap()[at].to_string()).or_default() += 1;
         }
     }
-    for rule in ["SCOPE", "APPEAL", "REGIME", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10"] {
-        assert!(seen.get(rule).copied().unwrap_or(0) >= 2, "rule {rule} has fewer than two cases");
+    for rule in [
+        "SCOPE", "APPEAL", "REGIME", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10",
+    ] {
+        assert!(
+            seen.get(rule).copied().unwrap_or(0) >= 2,
+            "rule {rule} has fewer than two cases"
+        );
     }
 }

@@ -23,7 +23,10 @@ fn the_sample_is_classified_as_its_generator_intended() {
     scan_sample(&out);
     let read = |name: &str| -> HashMap<String, csv::StringRecord> {
         let mut r = csv::Reader::from_path(out.join(name)).unwrap();
-        r.records().map(|r| r.unwrap()).map(|r| (r[1].to_string(), r)).collect()
+        r.records()
+            .map(|r| r.unwrap())
+            .map(|r| (r[1].to_string(), r))
+            .collect()
     };
     let audit = read("audit.csv");
     let rejects = read("rejects.csv");
@@ -37,7 +40,11 @@ fn the_sample_is_classified_as_its_generator_intended() {
             assert_eq!(&rejects[line][3], reason, "line {line} ({case_id})");
         } else {
             let got = &audit[line];
-            assert_eq!((&got[2], &got[8], &got[10]), (case_id, class, rule), "line {line}");
+            assert_eq!(
+                (&got[2], &got[8], &got[10]),
+                (case_id, class, rule),
+                "line {line}"
+            );
         }
     }
     assert!(n > 50);
@@ -68,6 +75,9 @@ fn the_sample_outputs_equal_the_reviewed_files() {
     for name in ["reopen.csv", "review.csv", "audit.csv", "rejects.csv"] {
         let got = fs::read_to_string(out.join(name)).unwrap();
         let want = fs::read_to_string(format!("fixtures/e2e/sample/{name}")).unwrap();
-        assert!(got == want, "{name} differs from fixtures/e2e/sample/{name}: run scripts/regen-e2e and review the diff");
+        assert!(
+            got == want,
+            "{name} differs from fixtures/e2e/sample/{name}: run scripts/regen-e2e and review the diff"
+        );
     }
 }

@@ -10,7 +10,10 @@ use std::process::{Command, Output, Stdio};
 const HEADER: &str = "case_id,cpr,municipality_code,benefit,decision,application_date,decision_date,refusal_reasons,refusal_text,person_category,program,public_assistance,exam,exam_date,prior_bonus,appeal_outcome";
 
 fn genoptag(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_genoptag")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_genoptag"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -24,7 +27,11 @@ fn summary(out: &Path) -> serde_json::Value {
 }
 
 fn lines(path: &Path) -> Vec<String> {
-    fs::read_to_string(path).unwrap().lines().map(str::to_string).collect()
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// A small export: a reopen, a review, an other benefit, and rows that must be rejected, one
@@ -48,22 +55,49 @@ fn a_scan_writes_every_output_with_the_specified_columns() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "export.csv", &small_export());
     let out = dir.path().join("out");
-    let result = genoptag(&["scan", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
-    assert_eq!(result.status.code(), Some(0), "{}", String::from_utf8_lossy(&result.stderr));
+    let result = genoptag(&[
+        "scan",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     let list_header = "source,line,case_id,cpr,municipality_code,decided_by,application_date,decision_date,classification,expected_outcome,rule,c1_person,c2_self_supporting,c3_exam,c4_first_time,ground,program,warnings,explanation";
     for name in ["reopen.csv", "review.csv", "audit.csv"] {
         assert_eq!(lines(&out.join(name))[0], list_header, "{name}");
     }
-    assert_eq!(lines(&out.join("rejects.csv"))[0], "source,line,column,reason,raw");
+    assert_eq!(
+        lines(&out.join("rejects.csv"))[0],
+        "source,line,column,reason,raw"
+    );
     let reopen = lines(&out.join("reopen.csv"));
     assert_eq!(reopen.len(), 2, "{reopen:?}");
-    assert!(reopen[1].contains(",K-1,") && reopen[1].contains(",REOPEN,GRANT,R1,"), "{}", reopen[1]);
+    assert!(
+        reopen[1].contains(",K-1,") && reopen[1].contains(",REOPEN,GRANT,R1,"),
+        "{}",
+        reopen[1]
+    );
     let review = lines(&out.join("review.csv"));
-    assert!(review[1].contains(",K-6,") && review[1].contains("APPLICATION_DATE_MISSING"), "{review:?}");
+    assert!(
+        review[1].contains(",K-6,") && review[1].contains("APPLICATION_DATE_MISSING"),
+        "{review:?}"
+    );
     // audit.csv holds the bonus-related rows only; the other benefit is only counted.
     let audit = fs::read_to_string(out.join("audit.csv")).unwrap();
     assert!(!audit.contains("K-3"));
-    for name in ["reopen.csv", "review.csv", "audit.csv", "rejects.csv", "summary.json"] {
+    for name in [
+        "reopen.csv",
+        "review.csv",
+        "audit.csv",
+        "rejects.csv",
+        "summary.json",
+    ] {
         let mode = fs::metadata(out.join(name)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name} must be readable by its owner only");
     }
@@ -74,7 +108,13 @@ fn rejects_carry_the_physical_line_after_a_quoted_line_break() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "export.csv", &small_export());
     let out = dir.path().join("out");
-    genoptag(&["scan", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    genoptag(&[
+        "scan",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     let mut rejects = csv::Reader::from_path(out.join("rejects.csv")).unwrap();
     let rows: Vec<(String, String, String)> = rejects
         .records()
@@ -100,14 +140,32 @@ fn every_row_read_is_evaluated_or_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "export.csv", &small_export());
     let out = dir.path().join("out");
-    genoptag(&["scan", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    genoptag(&[
+        "scan",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     let s = summary(&out);
     let c = &s["counts"];
     let n = |k: &str| c[k].as_u64().unwrap();
     assert_eq!(n("rows_read"), 6);
     assert_eq!(n("rows_read"), n("evaluated") + n("rejected"));
-    assert_eq!(n("evaluated"), n("REOPEN") + n("REVIEW") + n("NOT_AFFECTED") + n("OUT_OF_SCOPE"));
-    assert_eq!((n("REOPEN"), n("REVIEW"), n("NOT_AFFECTED"), n("OUT_OF_SCOPE"), n("rejected")), (1, 1, 1, 1, 2));
+    assert_eq!(
+        n("evaluated"),
+        n("REOPEN") + n("REVIEW") + n("NOT_AFFECTED") + n("OUT_OF_SCOPE")
+    );
+    assert_eq!(
+        (
+            n("REOPEN"),
+            n("REVIEW"),
+            n("NOT_AFFECTED"),
+            n("OUT_OF_SCOPE"),
+            n("rejected")
+        ),
+        (1, 1, 1, 1, 2)
+    );
     assert_eq!(s["identification_complete"], false);
     assert_eq!(s["inputs"][0]["rows"], 6);
     assert_eq!(s["inputs"][0]["digest"].as_str().unwrap().len(), 64);
@@ -119,16 +177,40 @@ fn every_row_read_is_evaluated_or_rejected() {
 fn many_rows(n: usize) -> String {
     let mut text = String::from(HEADER);
     text.push('\n');
-    let benefits = ["OTHER", "OTHER", "IL22", "IL22", "IL22", "AKTL22", "DANSKTILLAEG"];
+    let benefits = [
+        "OTHER",
+        "OTHER",
+        "IL22",
+        "IL22",
+        "IL22",
+        "AKTL22",
+        "DANSKTILLAEG",
+    ];
     let decisions = ["REFUSED", "REFUSED", "GRANTED", "Afslag"];
-    let reasons = ["PROGRAM", "", "NOT_SELF_SUPPORTING", "OTHER", "PROGRAM|NO_EXAM", "FOO"];
-    let texts = ["", "\"ikke omfattet af integrationsprogrammet\"", "\"Du er ikke selvforsørgende;\nkontanthjælp\"", "x"];
+    let reasons = [
+        "PROGRAM",
+        "",
+        "NOT_SELF_SUPPORTING",
+        "OTHER",
+        "PROGRAM|NO_EXAM",
+        "FOO",
+    ];
+    let texts = [
+        "",
+        "\"ikke omfattet af integrationsprogrammet\"",
+        "\"Du er ikke selvforsørgende;\nkontanthjælp\"",
+        "x",
+    ];
     let yes_no = ["YES", "NO", ""];
     let exams = ["PD2", "PD1", "", "EQUIVALENT"];
     let appeals = ["", "", "UPHELD", "CHANGED", "REMITTED", "DISMISSED"];
     for i in 0..n {
         if i % 97 == 13 {
-            text.push_str(&format!("BAD-{i},{:02}0180{:04},461,IL22\n", i % 28 + 1, i % 10000));
+            text.push_str(&format!(
+                "BAD-{i},{:02}0180{:04},461,IL22\n",
+                i % 28 + 1,
+                i % 10000
+            ));
             continue;
         }
         let person = i % 400;
@@ -175,7 +257,11 @@ fn outputs_are_byte_identical_for_any_thread_count_across_many_batches() {
             "--batch-size",
             batch,
         ]);
-        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
         out
     };
     let one = run("1", "16384");
@@ -183,13 +269,26 @@ fn outputs_are_byte_identical_for_any_thread_count_across_many_batches() {
     let two = run("2", "64");
     for name in ["reopen.csv", "review.csv", "audit.csv", "rejects.csv"] {
         let a = fs::read(one.join(name)).unwrap();
-        assert_eq!(a, fs::read(four.join(name)).unwrap(), "{name} differs between 1 and 4 threads");
-        assert_eq!(a, fs::read(two.join(name)).unwrap(), "{name} differs between 1 and 2 threads");
+        assert_eq!(
+            a,
+            fs::read(four.join(name)).unwrap(),
+            "{name} differs between 1 and 4 threads"
+        );
+        assert_eq!(
+            a,
+            fs::read(two.join(name)).unwrap(),
+            "{name} differs between 1 and 2 threads"
+        );
     }
     let s = summary(&one);
-    assert!(s["counts"]["REOPEN"].as_u64().unwrap() > 10, "the input must reach the lists");
+    assert!(
+        s["counts"]["REOPEN"].as_u64().unwrap() > 10,
+        "the input must reach the lists"
+    );
     assert!(s["counts"]["rejected"].as_u64().unwrap() > 10);
-    assert!(s["counts"]["duplicates"].as_u64().unwrap() + s["rules"]["R1"].as_u64().unwrap_or(0) > 0);
+    assert!(
+        s["counts"]["duplicates"].as_u64().unwrap() + s["rules"]["R1"].as_u64().unwrap_or(0) > 0
+    );
     let mut a = summary(&one);
     let mut b = summary(&four);
     for s in [&mut a, &mut b] {
@@ -203,13 +302,27 @@ fn outputs_are_byte_identical_for_any_thread_count_across_many_batches() {
 #[test]
 fn a_missing_required_column_is_one_line_naming_file_and_column_and_exit_1() {
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "export.csv", "case_id,cpr,municipality_code,benefit,decision\nA,0101801234,461,IL22,REFUSED\n");
+    let input = write(
+        dir.path(),
+        "export.csv",
+        "case_id,cpr,municipality_code,benefit,decision\nA,0101801234,461,IL22,REFUSED\n",
+    );
     let out = dir.path().join("out");
-    let result = genoptag(&["scan", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let result = genoptag(&[
+        "scan",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(result.status.code(), Some(1));
     let stderr = String::from_utf8(result.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("export.csv") && stderr.contains("decision_date") && stderr.contains("--mapping"), "{stderr}");
+    assert!(
+        stderr.contains("export.csv")
+            && stderr.contains("decision_date")
+            && stderr.contains("--mapping"),
+        "{stderr}"
+    );
     assert!(!out.exists(), "a failed run leaves no output");
 }
 
@@ -218,14 +331,33 @@ fn a_failed_run_leaves_the_last_output_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "good.csv", &small_export());
     let out = dir.path().join("out");
-    genoptag(&["scan", good.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    genoptag(&[
+        "scan",
+        good.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     let before = fs::read(out.join("reopen.csv")).unwrap();
-    let result = genoptag(&["scan", "no-such-file.csv", "--out", out.to_str().unwrap(), "--quiet"]);
+    let result = genoptag(&[
+        "scan",
+        "no-such-file.csv",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(result.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&result.stderr).contains("no-such-file.csv"));
     assert_eq!(fs::read(out.join("reopen.csv")).unwrap(), before);
-    let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers.len(), 2, "no staging directory is left behind: {leftovers:?}");
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "no staging directory is left behind: {leftovers:?}"
+    );
 }
 
 #[test]
@@ -235,7 +367,12 @@ fn a_directory_that_is_not_an_output_is_never_replaced() {
     let precious = dir.path().join("documents");
     fs::create_dir(&precious).unwrap();
     write(&precious, "letter.txt", "keep me");
-    let result = genoptag(&["scan", input.to_str().unwrap(), "--out", precious.to_str().unwrap()]);
+    let result = genoptag(&[
+        "scan",
+        input.to_str().unwrap(),
+        "--out",
+        precious.to_str().unwrap(),
+    ]);
     assert_eq!(result.status.code(), Some(1));
     assert!(precious.join("letter.txt").exists());
 }
@@ -245,9 +382,21 @@ fn rerunning_replaces_the_whole_output_directory() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "export.csv", &small_export());
     let out = dir.path().join("out");
-    genoptag(&["scan", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    genoptag(&[
+        "scan",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     write(&out, "stale.csv", "from an older run");
-    genoptag(&["scan", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    genoptag(&[
+        "scan",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(!out.join("stale.csv").exists());
     assert!(out.join("reopen.csv").exists());
 }
@@ -259,13 +408,43 @@ fn exit_codes_mean_what_the_spec_says() {
     let out = dir.path().join("out");
     let path = input.to_str().unwrap();
     let out = out.to_str().unwrap();
-    assert_eq!(genoptag(&["scan", path, "--out", out, "--quiet"]).status.code(), Some(0));
-    assert_eq!(genoptag(&["scan", path, "--out", out, "--quiet", "--max-rejects", "1"]).status.code(), Some(3));
-    assert_eq!(genoptag(&["scan", path, "--out", out, "--quiet", "--max-rejects", "2"]).status.code(), Some(0));
-    assert_eq!(genoptag(&["scan", path, "--out", out, "--threads", "0"]).status.code(), Some(2));
-    assert_eq!(genoptag(&["scan", path, "--out", out, "--no-such-option"]).status.code(), Some(2));
+    assert_eq!(
+        genoptag(&["scan", path, "--out", out, "--quiet"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        genoptag(&["scan", path, "--out", out, "--quiet", "--max-rejects", "1"])
+            .status
+            .code(),
+        Some(3)
+    );
+    assert_eq!(
+        genoptag(&["scan", path, "--out", out, "--quiet", "--max-rejects", "2"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        genoptag(&["scan", path, "--out", out, "--threads", "0"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        genoptag(&["scan", path, "--out", out, "--no-such-option"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(genoptag(&["scan", "--out", out]).status.code(), Some(2));
-    assert_eq!(genoptag(&["scan", "missing.csv", "--out", out]).status.code(), Some(1));
+    assert_eq!(
+        genoptag(&["scan", "missing.csv", "--out", out])
+            .status
+            .code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -274,15 +453,32 @@ fn no_cpr_number_reaches_stdout_stderr_or_the_summary() {
     let text = small_export();
     let input = write(dir.path(), "export.csv", &text);
     let out = dir.path().join("out");
-    let result = genoptag(&["scan", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--max-rejects", "0"]);
+    let result = genoptag(&[
+        "scan",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-rejects",
+        "0",
+    ]);
     let shown = format!(
         "{}{}{}",
         String::from_utf8_lossy(&result.stdout),
         String::from_utf8_lossy(&result.stderr),
         fs::read_to_string(out.join("summary.json")).unwrap()
     );
-    assert!(shown.contains("REOPEN"), "the summary table is printed: {shown}");
-    for cpr in ["0101801234", "0202811234", "0404831234", "0505841234", "0606851234", "010180"] {
+    assert!(
+        shown.contains("REOPEN"),
+        "the summary table is printed: {shown}"
+    );
+    for cpr in [
+        "0101801234",
+        "0202811234",
+        "0404831234",
+        "0505841234",
+        "0606851234",
+        "010180",
+    ] {
         assert!(!shown.contains(cpr), "{cpr} leaked");
     }
 }
@@ -297,7 +493,12 @@ fn standard_input_is_read_and_named_stdin() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(small_export().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(small_export().as_bytes())
+        .unwrap();
     assert!(child.wait().unwrap().success());
     let reopen = lines(&out.join("reopen.csv"));
     assert!(reopen[1].starts_with("stdin,2,K-1,"), "{reopen:?}");
@@ -309,12 +510,22 @@ fn a_directory_input_reads_its_csv_files_in_name_order() {
     let dir = tempfile::tempdir().unwrap();
     let exports = dir.path().join("exports");
     fs::create_dir(&exports).unwrap();
-    let row = |id: &str| format!("{HEADER}\n{id},0101801234,461,IL22,REFUSED,2020-01-10,2020-02-01,PROGRAM,,REFUGEE,NO,NO,PD2,2019-05-01,NO,\n");
+    let row = |id: &str| {
+        format!(
+            "{HEADER}\n{id},0101801234,461,IL22,REFUSED,2020-01-10,2020-02-01,PROGRAM,,REFUGEE,NO,NO,PD2,2019-05-01,NO,\n"
+        )
+    };
     write(&exports, "b.csv", &row("B-1"));
     write(&exports, "a.csv", &row("A-1"));
     write(&exports, "notes.txt", "not an export");
     let out = dir.path().join("out");
-    let result = genoptag(&["scan", exports.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    let result = genoptag(&[
+        "scan",
+        exports.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(result.status.success());
     let reopen = lines(&out.join("reopen.csv"));
     assert_eq!(reopen.len(), 3);
@@ -329,7 +540,14 @@ fn audit_all_writes_the_other_benefits_too() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "export.csv", &small_export());
     let out = dir.path().join("out");
-    genoptag(&["scan", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--audit-all"]);
+    genoptag(&[
+        "scan",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--audit-all",
+    ]);
     let audit = fs::read_to_string(out.join("audit.csv")).unwrap();
     let k3 = audit.lines().find(|l| l.contains(",K-3,")).unwrap();
     assert!(k3.contains(",OUT_OF_SCOPE,,SCOPE,"), "{k3}");
@@ -339,7 +557,14 @@ fn audit_all_writes_the_other_benefits_too() {
 fn rules_prints_the_dated_parameters_and_the_table() {
     let result = genoptag(&["rules"]);
     let text = String::from_utf8(result.stdout).unwrap();
-    for needle in ["2018-01-01", "2018-07-01", "2021-06-09", "lov nr. 1192 af 8. juni 2021", "R10", "hjemrejseprogram"] {
+    for needle in [
+        "2018-01-01",
+        "2018-07-01",
+        "2021-06-09",
+        "lov nr. 1192 af 8. juni 2021",
+        "R10",
+        "hjemrejseprogram",
+    ] {
         assert!(text.contains(needle), "{needle}");
     }
 }
