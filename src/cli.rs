@@ -61,6 +61,16 @@ pub struct ScanArgs {
     #[arg(long)]
     pub excel: bool,
 
+    /// Replace `cpr` in every output by HMAC-SHA256 (hex) of its digits under the key in FILE
+    /// (the file's bytes, as they are), for sharing with auditors; rejects.csv then leaves `raw`
+    /// empty. The same key gives the same pseudonym for one person in every file and run.
+    #[arg(long, value_name = "FILE")]
+    pub pseudonymize_key: Option<PathBuf>,
+
+    /// Also write reopen/<authority>.csv and review/<authority>.csv, one per `decided_by`.
+    #[arg(long)]
+    pub split_by_authority: bool,
+
     /// The input digest written in summary.json.
     #[arg(long, value_enum, default_value_t)]
     pub digest: DigestKind,

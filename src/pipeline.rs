@@ -28,6 +28,8 @@ use crate::input::source::{self, DigestKind, Source};
 use crate::input::values::Vocabulary;
 use crate::output::dir::Staging;
 use crate::output::lists::{CsvOut, LIST_COLUMNS, REJECT_COLUMNS};
+use crate::output::pseudonym::Pseudonymizer;
+use crate::output::split::{List, SplitLists};
 use crate::output::summary::{
     ColumnFound, Counts, InputSummary, ListCounts, ListCountsWithNotAffected, Summary,
 };
@@ -54,6 +56,10 @@ pub struct ScanConfig {
     pub vocab: Vocabulary,
     pub patterns: Patterns,
     pub mapped_columns: HashMap<Col, String>,
+    /// `--pseudonymize-key`: the keyed hash that replaces every `cpr` written.
+    pub pseudonymize: Option<Pseudonymizer>,
+    /// `--split-by-authority`: also a reopen and a review list per `decided_by`.
+    pub split_by_authority: bool,
 }
 
 /// A finished scan whose outputs are written into the staging directory but not yet in place:
@@ -224,12 +230,18 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         audit: CsvOut::create(&staging, "audit.csv", &LIST_COLUMNS, cfg.excel)?,
         reopen: CsvOut::create(&staging, "reopen.csv", &LIST_COLUMNS, cfg.excel)?,
         review: CsvOut::create(&staging, "review.csv", &LIST_COLUMNS, cfg.excel)?,
+        split: cfg
+            .split_by_authority
+            .then(|| SplitLists::new(&staging, cfg.excel)),
     };
     pool.install(|| pass2(cfg, &spill_path, &names, &index, &mut lists, &mut tally))?;
     std::fs::remove_file(&spill_path).map_err(|e| Error::output(&spill_path, e))?;
     lists.audit.finish()?;
     lists.reopen.finish()?;
     lists.review.finish()?;
+    if let Some(split) = lists.split {
+        split.finish()?;
+    }
     progress.finish();
 
     let counts = tally.counts.clone();
@@ -261,6 +273,8 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
                 format!("{:?}", cfg.encoding).to_lowercase().into(),
             ),
             ("max_rejects", cfg.max_rejects.into()),
+            ("pseudonymized", cfg.pseudonymize.is_some().into()),
+            ("split_by_authority", cfg.split_by_authority.into()),
         ]),
     };
     Ok(Scanned {
@@ -399,8 +413,13 @@ impl Pass1<'_> {
             First::Reject(column, reason) => {
                 self.tally.counts.rejected += 1;
                 *self.tally.rejects.entry(reason.code()).or_default() += 1;
-                let raw: Vec<Cow<str>> = rec.iter().map(|f| decode(f, decoding)).collect();
-                let raw = raw.join(&(delimiter as char).to_string());
+                // The raw row holds the CPR: a pseudonymised run leaves it out.
+                let raw = if self.cfg.pseudonymize.is_some() {
+                    String::new()
+                } else {
+                    let raw: Vec<Cow<str>> = rec.iter().map(|f| decode(f, decoding)).collect();
+                    raw.join(&(delimiter as char).to_string())
+                };
                 self.rejects.write([
                     source.name.as_str(),
                     &line.to_string(),
@@ -508,10 +527,12 @@ fn first_pass(
     }
 }
 
-struct Lists {
+struct Lists<'a> {
     audit: CsvOut,
     reopen: CsvOut,
     review: CsvOut,
+    /// The lists per authority, with `--split-by-authority`.
+    split: Option<SplitLists<'a>>,
 }
 
 /// One finished output row.
@@ -522,6 +543,7 @@ struct ListRow {
     rule: Rule,
     duplicate: bool,
     decided_by: String,
+    authority: Authority,
     year: Option<i32>,
     bonus: bool,
 }
@@ -531,7 +553,7 @@ fn pass2(
     spill_path: &std::path::Path,
     names: &[String],
     index: &Index,
-    lists: &mut Lists,
+    lists: &mut Lists<'_>,
     tally: &mut Tally,
 ) -> Result<(), Error> {
     let file = std::fs::File::open(spill_path).map_err(|e| Error::output(spill_path, e))?;
@@ -563,7 +585,13 @@ fn pass2(
         batch[..n]
             .par_iter()
             .zip(numbers.par_iter())
-            .map(|(rec, number)| list_row(rec, *number, names, index, &cfg.vocab, &cfg.patterns))
+            .map(|(rec, number)| {
+                let mut row = list_row(rec, *number, names, index, &cfg.vocab, &cfg.patterns);
+                if let Some(key) = &cfg.pseudonymize {
+                    row.fields[3] = key.pseudonym(&row.fields[3]);
+                }
+                row
+            })
             .collect_into_vec(&mut rows);
         for row in rows.drain(..) {
             if row.bonus {
@@ -596,6 +624,9 @@ fn pass2(
                             y.reopen += 1;
                         }
                         lists.reopen.write(&row.fields)?;
+                        if let Some(split) = &mut lists.split {
+                            split.write(List::Reopen, &row.authority, &row.fields)?;
+                        }
                     }
                     Classification::Review => {
                         tally
@@ -607,6 +638,9 @@ fn pass2(
                             y.review += 1;
                         }
                         lists.review.write(&row.fields)?;
+                        if let Some(split) = &mut lists.split {
+                            split.write(List::Review, &row.authority, &row.fields)?;
+                        }
                     }
                     Classification::NotAffected => {
                         if let Some(y) = year {
@@ -719,6 +753,7 @@ fn list_row(
         rule: eval.rule,
         duplicate,
         decided_by,
+        authority: eval.decided_by,
         year: decision_date.map(|d| d.year()),
         bonus: case.is_some(),
     }

@@ -6,6 +6,7 @@ use crate::cli::ScanArgs;
 use crate::error::Error;
 use crate::input::source;
 use crate::input::values::Vocabulary;
+use crate::output::pseudonym::Pseudonymizer;
 use crate::pipeline::{self, ScanConfig};
 use crate::rules::ground::Patterns;
 
@@ -33,6 +34,12 @@ pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
         vocab: Vocabulary::default(),
         patterns: Patterns::default(),
         mapped_columns: HashMap::new(),
+        pseudonymize: args
+            .pseudonymize_key
+            .as_deref()
+            .map(Pseudonymizer::from_file)
+            .transpose()?,
+        split_by_authority: args.split_by_authority,
     })
 }
 

@@ -50,9 +50,15 @@ fn key128(text: &str) -> u128 {
     u128::from_le_bytes(hash.as_bytes()[..16].try_into().expect("16 bytes"))
 }
 
-/// The person a CPR names: its digits, without hyphen or spaces; none when empty.
+/// A CPR number as one person: its digits, without hyphen or spaces, so `010180-1234` and
+/// `0101801234` are one person (here, and in the pseudonyms of `--pseudonymize-key`).
+pub fn normalised_cpr(cpr: &str) -> String {
+    cpr.chars().filter(|c| !matches!(c, '-' | ' ')).collect()
+}
+
+/// The person a CPR names (see [`normalised_cpr`]); none when empty.
 pub fn person_key(cpr: &str) -> Option<u128> {
-    let digits: String = cpr.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    let digits = normalised_cpr(cpr);
     (!digits.is_empty()).then(|| key128(&digits))
 }
 
