@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan case exports and write the cases to reopen, to review, the audit trail and the rejects.
     Scan(ScanArgs),
+    /// Explain how one case was classified: every step, each condition with the value that decided it, the rule and its source.
+    Explain(ExplainArgs),
     /// Print the rule set: the dated parameters with their sources and the decision table.
     Rules,
 }
@@ -82,6 +84,25 @@ pub struct ScanArgs {
     /// Records per batch (for tests that need many batches).
     #[arg(long, hide = true, default_value_t = 16384, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Case exports, read as `scan` reads them: every row of the same person, in any input, counts.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// The case to explain (`case_id`); every row with it is explained.
+    #[arg(long = "case", value_name = "CASE_ID")]
+    pub case_id: String,
+
+    /// Text encoding of the inputs.
+    #[arg(long, value_enum, default_value_t)]
+    pub encoding: EncodingChoice,
+
+    /// Field delimiter (`;`, `,`, `|`, or `tab`); sniffed from the header when not given.
+    #[arg(long, value_name = "C", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
 }
 
 fn parse_delimiter(text: &str) -> Result<u8, String> {

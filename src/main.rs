@@ -10,6 +10,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Scan(args) => cmd::scan::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
         Command::Rules => {
             print!("{}", cmd::rules::text());
             Ok(0)

@@ -8,7 +8,7 @@
 //! row with its settled facts, and writes the lists in input order.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufReader, BufWriter, IsTerminal};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,7 +33,7 @@ use crate::output::split::{List, SplitLists};
 use crate::output::summary::{
     ColumnFound, Counts, InputSummary, ListCounts, ListCountsWithNotAffected, Summary,
 };
-use crate::rules::across::Index;
+use crate::rules::across::{Index, person_key};
 use crate::rules::case::{Benefit, Case, Decision};
 use crate::rules::explain::explanation;
 use crate::rules::ground::Patterns;
@@ -187,45 +187,16 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", cfg.threads)))?;
     let staging = Staging::create(&cfg.out)?;
     let names: Vec<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
-
-    // Pass 1: stream the inputs.
-    let mut rejects = CsvOut::create(&staging, "rejects.csv", &REJECT_COLUMNS, cfg.excel)?;
-    let spill_name = ".spill.csv";
-    let mut spill =
-        csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(BufWriter::with_capacity(
-                256 * 1024,
-                staging.create_file(spill_name)?,
-            ));
-    let mut index = Index::default();
-    let mut tally = Tally::default();
-    let total_size = cfg.sources.iter().try_fold(0u64, |sum, s| {
-        s.path
-            .as_ref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .map(|m| sum + m.len())
-    });
-    let mut progress = Progress::new(cfg.quiet, total_size);
-    let mut inputs = Vec::new();
-    for (s, source) in cfg.sources.iter().enumerate() {
-        let mut pass1 = Pass1 {
-            cfg,
-            rejects: &mut rejects,
-            spill: &mut spill,
-            index: &mut index,
-            tally: &mut tally,
-        };
-        inputs.push(pool.install(|| pass1.read_source(s as u32, source, &mut progress))?);
-    }
-    spill.flush().map_err(|e| Error::output(spill_name, e))?;
-    drop(spill);
-    rejects.finish()?;
-
-    index.settle();
+    let FirstPass {
+        index,
+        mut tally,
+        inputs,
+        spill_path,
+        progress,
+        ..
+    } = pass1(cfg, &pool, &staging, None)?;
 
     // Pass 2: classify the spilled rows with their settled facts, in input order.
-    let spill_path = staging.path().join(spill_name);
     let mut lists = Lists {
         audit: CsvOut::create(&staging, "audit.csv", &LIST_COLUMNS, cfg.excel)?,
         reopen: CsvOut::create(&staging, "reopen.csv", &LIST_COLUMNS, cfg.excel)?,
@@ -284,12 +255,268 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
     })
 }
 
+/// The spill file of pass 1, in the staging directory: kind, input, line, the canonical columns.
+const SPILL: &str = ".spill.csv";
+
+/// What pass 1 leaves: the settled index, the counts so far, the inputs' manifests, and the spill
+/// file of the rows pass 2 classifies.
+struct FirstPass {
+    index: Index,
+    tally: Tally,
+    inputs: Vec<InputSummary>,
+    spill_path: PathBuf,
+    progress: Progress,
+    /// The rejected rows whose case id is the watched one (for `explain`).
+    watched: Vec<RejectedRow>,
+}
+
+/// Pass 1: streams every input, writes `rejects.csv`, spills the rows to classify, and settles
+/// what the rows tell about each other. With `watch`, it also keeps the rejects of that case id.
+fn pass1(
+    cfg: &ScanConfig,
+    pool: &rayon::ThreadPool,
+    staging: &Staging,
+    watch: Option<&str>,
+) -> Result<FirstPass, Error> {
+    let mut rejects = CsvOut::create(staging, "rejects.csv", &REJECT_COLUMNS, cfg.excel)?;
+    let mut spill =
+        csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(BufWriter::with_capacity(
+                256 * 1024,
+                staging.create_file(SPILL)?,
+            ));
+    let mut index = Index::default();
+    let mut tally = Tally::default();
+    let mut watched = Vec::new();
+    let total_size = cfg.sources.iter().try_fold(0u64, |sum, s| {
+        s.path
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| sum + m.len())
+    });
+    let mut progress = Progress::new(cfg.quiet, total_size);
+    let mut inputs = Vec::new();
+    for (s, source) in cfg.sources.iter().enumerate() {
+        let mut pass1 = Pass1 {
+            cfg,
+            rejects: &mut rejects,
+            spill: &mut spill,
+            index: &mut index,
+            tally: &mut tally,
+            watch,
+            watched: &mut watched,
+        };
+        inputs.push(pool.install(|| pass1.read_source(s as u32, source, &mut progress))?);
+    }
+    spill.flush().map_err(|e| Error::output(SPILL, e))?;
+    drop(spill);
+    rejects.finish()?;
+
+    index.settle();
+    Ok(FirstPass {
+        index,
+        tally,
+        inputs,
+        spill_path: staging.path().join(SPILL),
+        progress,
+        watched,
+    })
+}
+
+/// A rejected row of the looked-up case: where it is and why it could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRow {
+    pub source: String,
+    pub line: u64,
+    pub column: Option<&'static str>,
+    pub reason: &'static str,
+}
+
+/// A row with the looked-up case id, as the scan reads it.
+#[derive(Debug, Clone)]
+pub enum Looked {
+    /// A bonus-related row, with the facts the scan settles for it (step 7, duplicates).
+    Bonus { case: Box<Case>, facts: Facts },
+    /// A row of another benefit: out of scope as soon as `benefit` is read, not validated.
+    Other {
+        benefit: String,
+        municipality_code: String,
+    },
+}
+
+/// Another bonus-related row of the same person (same CPR), without the CPR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub source: String,
+    pub line: u64,
+    pub case_id: String,
+    pub benefit: Benefit,
+    pub decision: Decision,
+    pub decision_date: chrono::NaiveDate,
+}
+
+/// One row with the looked-up case id, and the other bonus-related rows of its person.
+#[derive(Debug, Clone)]
+pub struct CaseRow {
+    pub source: String,
+    pub line: u64,
+    pub row: Looked,
+    pub related: Vec<Related>,
+}
+
+/// Everything the inputs hold about one case id (for `genoptag explain`).
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// The evaluated rows with the case id, in input order.
+    pub rows: Vec<CaseRow>,
+    /// The rows with the case id that were rejected, in input order.
+    pub rejected: Vec<RejectedRow>,
+    pub rows_read: u64,
+}
+
+/// Reads and settles the inputs exactly as `scan` does (pass 1, then the settling of duplicates
+/// and step 7), without writing any output, and returns the rows of one case id with their
+/// settled facts and the other rows of their persons. The spill goes to a private temporary
+/// directory that is removed when the lookup ends.
+pub fn look_up(cfg: &ScanConfig, case_id: &str) -> Result<Lookup, Error> {
+    // Rows of other benefits are spilled too, so a case id of another benefit is found.
+    let cfg = &ScanConfig {
+        audit_all: true,
+        ..cfg.clone()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", cfg.threads)))?;
+    let names: Vec<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
+    let scratch = std::env::temp_dir().join(format!("genoptag-explain-{}", std::process::id()));
+    let staging = Staging::create(&scratch)?;
+    let first = pass1(cfg, &pool, &staging, Some(case_id))?;
+    first.progress.finish();
+
+    // The case's rows, and the persons they name.
+    let mut rows = Vec::new();
+    let mut persons = HashSet::new();
+    for_each_spilled(&first.spill_path, &cfg.vocab, |number, rec, parsed| {
+        let field = |col: Col| rec.get(3 + col as usize).unwrap_or_default();
+        if field(Col::CaseId).trim() != case_id {
+            return;
+        }
+        let (source, line) = spilled_position(rec, &names);
+        let row = match (number, parsed) {
+            (Some(n), Some(Parsed::Bonus(case))) => {
+                persons.extend(person_key(&case.cpr));
+                Looked::Bonus {
+                    facts: first.index.facts(n, &names),
+                    case,
+                }
+            }
+            _ => Looked::Other {
+                benefit: field(Col::Benefit).trim().to_string(),
+                municipality_code: field(Col::MunicipalityCode).trim().to_string(),
+            },
+        };
+        rows.push(CaseRow {
+            source,
+            line,
+            row,
+            related: Vec::new(),
+        });
+    })?;
+
+    // Every bonus-related row of those persons.
+    let mut of_persons: Vec<(u128, Related)> = Vec::new();
+    if !persons.is_empty() {
+        for_each_spilled(&first.spill_path, &cfg.vocab, |_, rec, parsed| {
+            if let Some(Parsed::Bonus(case)) = parsed
+                && let Some(person) = person_key(&case.cpr).filter(|p| persons.contains(p))
+            {
+                let (source, line) = spilled_position(rec, &names);
+                of_persons.push((
+                    person,
+                    Related {
+                        source,
+                        line,
+                        case_id: case.case_id,
+                        benefit: case.benefit,
+                        decision: case.decision,
+                        decision_date: case.decision_date,
+                    },
+                ));
+            }
+        })?;
+    }
+    for row in &mut rows {
+        let Looked::Bonus { case, .. } = &row.row else {
+            continue;
+        };
+        let Some(person) = person_key(&case.cpr) else {
+            continue;
+        };
+        row.related = of_persons
+            .iter()
+            .filter(|(p, r)| *p == person && !(r.source == row.source && r.line == row.line))
+            .map(|(_, r)| r.clone())
+            .collect();
+    }
+    Ok(Lookup {
+        rows,
+        rejected: first.watched,
+        rows_read: first.tally.counts.rows_read,
+    })
+}
+
+/// Reads the spill file back in order, giving each row its bonus-row number and, for a
+/// bonus-related row, the case read from it.
+fn for_each_spilled(
+    spill_path: &std::path::Path,
+    vocab: &Vocabulary,
+    mut each: impl FnMut(Option<u32>, &StringRecord, Option<Parsed>),
+) -> Result<(), Error> {
+    let file = std::fs::File::open(spill_path).map_err(|e| Error::output(spill_path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(BufReader::new(file));
+    let mut rec = StringRecord::new();
+    let mut next_bonus = 0u32;
+    while reader
+        .read_record(&mut rec)
+        .map_err(|e| Error::output(spill_path, std::io::Error::other(e.to_string())))?
+    {
+        if &rec[0] == "B" {
+            let field = |col: Col| rec.get(3 + col as usize).unwrap_or_default();
+            let parsed = record::parse(|col| Cow::Borrowed(field(col)), vocab);
+            each(Some(next_bonus), &rec, Some(parsed));
+            next_bonus += 1;
+        } else {
+            each(None, &rec, None);
+        }
+    }
+    Ok(())
+}
+
+/// A spilled row's input name and line.
+fn spilled_position(rec: &StringRecord, names: &[String]) -> (String, u64) {
+    let source = rec
+        .get(1)
+        .and_then(|s| s.parse::<usize>().ok())
+        .and_then(|s| names.get(s))
+        .cloned()
+        .unwrap_or_default();
+    let line = rec.get(2).and_then(|l| l.parse().ok()).unwrap_or(0);
+    (source, line)
+}
+
 struct Pass1<'a> {
     cfg: &'a ScanConfig,
     rejects: &'a mut CsvOut,
     spill: &'a mut csv::Writer<BufWriter<std::fs::File>>,
     index: &'a mut Index,
     tally: &'a mut Tally,
+    /// For `explain`: keep the rejects with this case id in `watched`.
+    watch: Option<&'a str>,
+    watched: &'a mut Vec<RejectedRow>,
 }
 
 impl Pass1<'_> {
@@ -408,11 +635,22 @@ impl Pass1<'_> {
     ) -> Result<(), Error> {
         self.tally.counts.rows_read += 1;
         let spill_error =
-            |e: csv::Error| Error::output(".spill.csv", std::io::Error::other(e.to_string()));
+            |e: csv::Error| Error::output(SPILL, std::io::Error::other(e.to_string()));
         match first {
             First::Reject(column, reason) => {
                 self.tally.counts.rejected += 1;
                 *self.tally.rejects.entry(reason.code()).or_default() += 1;
+                if let Some(case_id) = self.watch {
+                    let id = map.position(Col::CaseId).and_then(|i| rec.get(i));
+                    if id.is_some_and(|id| decode(id, decoding).trim() == case_id) {
+                        self.watched.push(RejectedRow {
+                            source: source.name.clone(),
+                            line,
+                            column: column.map(Col::name),
+                            reason: reason.code(),
+                        });
+                    }
+                }
                 // The raw row holds the CPR: a pseudonymised run leaves it out.
                 let raw = if self.cfg.pseudonymize.is_some() {
                     String::new()

@@ -1,4 +1,5 @@
 //! One module per subcommand: each turns its parsed arguments into a run and an exit code.
 
+pub mod explain;
 pub mod rules;
 pub mod scan;

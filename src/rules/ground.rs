@@ -104,6 +104,21 @@ impl Patterns {
     }
 }
 
+impl Patterns {
+    /// Every pattern a refusal text matches, with its ground, in table order (for `explain`).
+    pub fn matches_in(&self, text: &str) -> Vec<(ReasonCode, &str)> {
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
+        let folded = fold(text);
+        self.entries
+            .iter()
+            .filter(|(_, pattern)| contains_bounded(&folded, pattern))
+            .map(|(ground, pattern)| (*ground, pattern.as_str()))
+            .collect()
+    }
+}
+
 fn contains_bounded(text: &str, pattern: &str) -> bool {
     let needs_bound = pattern.ends_with(|c: char| c.is_ascii_digit());
     text.match_indices(pattern).any(|(at, _)| {

@@ -3,6 +3,8 @@
 
 use chrono::NaiveDate;
 
+use super::Rule;
+
 /// A date the law turns on, with where it comes from.
 pub struct DatedParameter {
     pub name: &'static str,
@@ -49,6 +51,28 @@ pub const PRACTICE_SOURCE: &str = "Ankestyrelsen 2021: \"Ændring af praksis om 
 
 /// All parameters, for `genoptag rules` and the summary.
 pub const ALL: [&DatedParameter; 3] = [&EXAM_FROM, &IL22_IN_FORCE, &AMENDED_FROM];
+
+/// What a rule, or the step that decided, rests on, and the dated parameter that bounds it.
+pub fn rule_source(rule: Rule) -> (&'static str, Option<&'static DatedParameter>) {
+    match rule {
+        Rule::Scope => (
+            "integrationsloven § 22 (danskbonus): only its refusals are re-evaluated, from its entry into force",
+            Some(&IL22_IN_FORCE),
+        ),
+        Rule::Appeal => (
+            "the decision on appeal replaces the refusal: one changed on appeal is overturned, one remitted is decided anew (SPEC §4 step 2)",
+            None,
+        ),
+        Rule::Regime => (
+            "the application date decides whether the former or the amended integrationslov § 22 applies",
+            Some(&AMENDED_FROM),
+        ),
+        _ => (
+            "the former integrationslov § 22 lists its conditions exhaustively, so the programme under § 16 cannot be required: Ankestyrelsen 2021, \"Ændring af praksis om betingelserne for at modtage danskbonus efter integrationsloven\"; for applications before the amendment",
+            Some(&AMENDED_FROM),
+        ),
+    }
+}
 
 /// Bumped whenever a rule, a parameter or a pattern changes what a row is classified as.
 pub const RULES_VERSION: &str = "2021.1";
