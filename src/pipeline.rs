@@ -67,6 +67,8 @@ pub struct ScanConfig {
     pub pseudonymize: Option<Pseudonymizer>,
     /// `--split-by-authority`: also a reopen and a review list per `decided_by`.
     pub split_by_authority: bool,
+    /// Also compute each input's SHA-256 while it streams (the ledger records it, SPEC §5.1).
+    pub input_sha256: bool,
 }
 
 /// A finished scan whose outputs are written into the staging directory but not yet in place:
@@ -76,6 +78,8 @@ pub struct Scanned {
     pub summary: Summary,
     /// The REOPEN and REVIEW list rows (no CPR), in output order, for the ledger and the report.
     pub listed: Vec<ListedCase>,
+    /// Each input's SHA-256, in input order, when [`ScanConfig::input_sha256`] asked for it.
+    pub input_sha256: Vec<Option<String>>,
 }
 
 /// A case on the REOPEN or REVIEW list, as the ledger keeps it: no CPR number.
@@ -111,6 +115,7 @@ struct Tally {
     caught: HashMap<Vec<u8>, u64>,
     years: BTreeMap<i32, ListCountsWithNotAffected>,
     listed: Vec<ListedCase>,
+    input_sha256: Vec<Option<String>>,
 }
 
 impl Tally {
@@ -263,6 +268,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         staging,
         summary,
         listed: tally.listed,
+        input_sha256: tally.input_sha256,
     })
 }
 
@@ -355,7 +361,13 @@ impl Pass1<'_> {
     ) -> Result<InputSummary, Error> {
         let cfg = self.cfg;
         let file = source.name.as_str();
-        let opened = source::open(source, cfg.encoding, cfg.delimiter, cfg.digest)?;
+        let opened = source::open_with_sha256(
+            source,
+            cfg.encoding,
+            cfg.delimiter,
+            cfg.digest,
+            cfg.input_sha256,
+        )?;
         let (decoding, delimiter, bytes) =
             (opened.decoding, opened.delimiter, opened.bytes.clone());
         let mut reader = csv::ReaderBuilder::new()
@@ -415,7 +427,8 @@ impl Pass1<'_> {
         }
         let size = bytes.load(Ordering::Relaxed);
         progress.source_done(size);
-        let digest = source::finish(reader.into_inner());
+        let (digest, sha256) = source::finish_with_sha256(reader.into_inner());
+        self.tally.input_sha256.push(sha256);
         Ok(InputSummary {
             path: source.name.clone(),
             size,

@@ -44,6 +44,7 @@ pub fn run(args: &ExplainArgs) -> Result<i32, Error> {
         mapped_columns: HashMap::new(),
         pseudonymize: None,
         split_by_authority: false,
+        input_sha256: false,
     };
     let lookup = pipeline::look_up(&cfg, &args.case_id)?;
     if lookup.rows.is_empty() && lookup.rejected.is_empty() {

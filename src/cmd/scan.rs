@@ -40,6 +40,7 @@ pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
             .map(Pseudonymizer::from_file)
             .transpose()?,
         split_by_authority: args.split_by_authority,
+        input_sha256: false,
     })
 }
 

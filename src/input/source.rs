@@ -93,6 +93,9 @@ enum Hasher {
 pub struct Hashing<R> {
     inner: R,
     hasher: Hasher,
+    /// A SHA-256 besides a BLAKE3 digest (or none), for the ledger (SPEC §5.1): computed from the
+    /// very bytes that were classified, so it cannot describe a file replaced after the scan.
+    sha256: Option<Box<sha2::Sha256>>,
     bytes: Arc<AtomicU64>,
 }
 
@@ -106,17 +109,29 @@ impl<R: Read> Read for Hashing<R> {
             Hasher::Sha256(h) => h.update(&buf[..n]),
             Hasher::None => {}
         }
+        if let Some(h) = &mut self.sha256 {
+            h.update(&buf[..n]);
+        }
         self.bytes.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
 
+fn sha256_hex(h: sha2::Sha256) -> String {
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl<R> Hashing<R> {
-    fn finish(self) -> Option<String> {
+    /// The digest of `--digest`, and the input's SHA-256 when it was asked for.
+    fn finish(self) -> (Option<String>, Option<String>) {
+        let extra = self.sha256.map(|h| sha256_hex(*h));
         match self.hasher {
-            Hasher::Blake3(h) => Some(h.finalize().to_hex().to_string()),
-            Hasher::Sha256(h) => Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect()),
-            Hasher::None => None,
+            Hasher::Blake3(h) => (Some(h.finalize().to_hex().to_string()), extra),
+            Hasher::Sha256(h) => {
+                let hex = sha256_hex(*h);
+                (Some(hex.clone()), Some(hex))
+            }
+            Hasher::None => (None, extra),
         }
     }
 }
@@ -143,6 +158,18 @@ pub fn open(
     delimiter: Option<u8>,
     digest: DigestKind,
 ) -> Result<Opened, Error> {
+    open_with_sha256(source, choice, delimiter, digest, false)
+}
+
+/// Opens a source like [`open`]; with `sha256`, its SHA-256 is computed too, whatever `digest`
+/// is (see [`finish_with_sha256`]).
+pub fn open_with_sha256(
+    source: &Source,
+    choice: EncodingChoice,
+    delimiter: Option<u8>,
+    digest: DigestKind,
+    sha256: bool,
+) -> Result<Opened, Error> {
     let input_error = |err| Error::Input {
         file: source.name.clone(),
         err,
@@ -163,6 +190,7 @@ pub fn open(
     };
     let mut hashing = Hashing {
         inner: reader,
+        sha256: (sha256 && digest != DigestKind::Sha256).then(Box::default),
         hasher,
         bytes: bytes.clone(),
     };
@@ -189,6 +217,12 @@ pub fn open(
 
 /// Finishes a stream: its digest (none with `--digest none`).
 pub fn finish(stream: Stream) -> Option<String> {
+    stream.into_inner().1.finish().0
+}
+
+/// Finishes a stream: its digest, and its SHA-256 when the stream was opened with it (or the
+/// digest is SHA-256).
+pub fn finish_with_sha256(stream: Stream) -> (Option<String>, Option<String>) {
     stream.into_inner().1.finish()
 }
 
