@@ -263,6 +263,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
             ("pseudonymized", cfg.pseudonymize.is_some().into()),
             ("split_by_authority", cfg.split_by_authority.into()),
         ]),
+        changes: None,
     };
     Ok(Scanned {
         staging,

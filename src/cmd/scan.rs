@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::input::source;
 use crate::input::values::Vocabulary;
 use crate::output::pseudonym::Pseudonymizer;
+use crate::output::report;
 use crate::pipeline::{self, ScanConfig};
 use crate::rules::ground::Patterns;
 
@@ -47,6 +48,7 @@ pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
 pub fn run(args: &ScanArgs) -> Result<i32, Error> {
     let cfg = config(args)?;
     let scanned = pipeline::scan(&cfg)?;
+    report::write(&scanned.staging, &scanned.summary, &scanned.listed, None)?;
     scanned.summary.write(&scanned.staging)?;
     let summary = scanned.summary;
     let out = scanned.staging.commit()?;

@@ -76,6 +76,30 @@ pub struct Summary {
     /// the public that citizens can ask for reopening.
     pub identification_complete: bool,
     pub options: BTreeMap<&'static str, serde_json::Value>,
+    /// With `--ledger`: the cases new, changed and gone since the ledger's last run (SPEC §5.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeCounts>,
+}
+
+/// What `changes.csv` holds, counted, and which run it compares with.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChangeCounts {
+    /// The ledger as given on the command line.
+    pub ledger: String,
+    /// This run's number in the ledger.
+    pub run: i64,
+    /// The ledger's last run before this one (none on a new ledger: every case is then NEW).
+    pub since_run: Option<i64>,
+    /// When that run started (RFC 3339, UTC).
+    pub since: Option<String>,
+    #[serde(rename = "NEW")]
+    pub new: u64,
+    #[serde(rename = "CHANGED")]
+    pub changed: u64,
+    #[serde(rename = "GONE")]
+    pub gone: u64,
+    /// The NEW cases by their classification.
+    pub new_by_classification: ListCounts,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -129,4 +153,17 @@ impl Summary {
         }
         s
     }
+}
+
+/// An RFC 3339 time as the operator's clock shows it, to the minute ("2026-11-21 02:00"); the
+/// text itself if it cannot be read.
+pub fn local_minute(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).map_or_else(
+        |_| rfc3339.to_string(),
+        |t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        },
+    )
 }
