@@ -1,6 +1,7 @@
 //! The command line (SPEC §6): the only place commands, options and their help are defined.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -27,6 +28,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the rule set: the dated parameters with their sources and the decision table.
     Rules,
+    /// Show the past runs recorded in a ledger, one line each, or one case's history.
+    History(HistoryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +80,15 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t)]
     pub digest: DigestKind,
 
+    /// Keep the history of runs in this SQLite file (created if missing) and write changes.csv:
+    /// the cases new, changed or gone since the ledger's last run.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+
+    /// Seconds to wait for the ledger while another run is recording in it.
+    #[arg(long, hide = true, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    pub ledger_wait: Duration,
+
     /// No progress bar and no summary on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -103,6 +115,24 @@ pub struct ExplainArgs {
     /// Field delimiter (`;`, `,`, `|`, or `tab`); sniffed from the header when not given.
     #[arg(long, value_name = "C", value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The ledger written by `genoptag scan --ledger`.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: PathBuf,
+
+    /// Show this case's history instead: when it was first and last on the lists, and each change.
+    #[arg(long, value_name = "CASE_ID")]
+    pub case: Option<String>,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("`{text}` is not a number of seconds"))
 }
 
 fn parse_delimiter(text: &str) -> Result<u8, String> {

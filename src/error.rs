@@ -5,6 +5,7 @@
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug)]
 pub enum Error {
@@ -36,6 +37,10 @@ pub enum Error {
     NotAnOutputDir { path: PathBuf },
     /// The command line is wrong in a way clap cannot see.
     Usage(String),
+    /// The ledger (SPEC §5.1) cannot be opened, read or written, or does not hold what was asked.
+    Ledger { path: PathBuf, message: String },
+    /// Another run held the ledger's write lock longer than this run would wait.
+    LedgerBusy { path: PathBuf, waited: Duration },
 }
 
 impl Error {
@@ -95,6 +100,13 @@ impl fmt::Display for Error {
                 path.display()
             ),
             Error::Usage(message) => f.write_str(message),
+            Error::Ledger { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::LedgerBusy { path, waited } => write!(
+                f,
+                "{}: the ledger is in use by another genoptag run, which did not finish within {} s; this run wrote nothing and the last run's outputs are untouched: run it again when the other has finished",
+                path.display(),
+                waited.as_secs_f64()
+            ),
         }
     }
 }

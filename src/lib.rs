@@ -5,6 +5,7 @@ pub mod cli;
 pub mod cmd;
 pub mod error;
 pub mod input;
+pub mod ledger;
 pub mod output;
 pub mod pipeline;
 pub mod rules;

@@ -15,6 +15,7 @@ fn main() {
             print!("{}", cmd::rules::text());
             Ok(0)
         }
+        Command::History(args) => cmd::history::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

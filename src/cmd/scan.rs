@@ -6,6 +6,7 @@ use crate::cli::ScanArgs;
 use crate::error::Error;
 use crate::input::source;
 use crate::input::values::Vocabulary;
+use crate::ledger::{self, Ledger};
 use crate::output::pseudonym::Pseudonymizer;
 use crate::output::report;
 use crate::pipeline::{self, ScanConfig};
@@ -41,19 +42,42 @@ pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
             .map(Pseudonymizer::from_file)
             .transpose()?,
         split_by_authority: args.split_by_authority,
-        input_sha256: false,
+        input_sha256: args.ledger.is_some(),
     })
 }
 
 pub fn run(args: &ScanArgs) -> Result<i32, Error> {
     let cfg = config(args)?;
+    // A ledger that cannot be used stops the run before the scan, not after it.
+    let ledger = args.ledger.as_deref().map(Ledger::open).transpose()?;
     let scanned = pipeline::scan(&cfg)?;
-    report::write(&scanned.staging, &scanned.summary, &scanned.listed, None)?;
-    scanned.summary.write(&scanned.staging)?;
-    let summary = scanned.summary;
-    let out = scanned.staging.commit()?;
+    ledger::run::failpoint("classified");
+    let finished = match ledger {
+        Some(ledger) => {
+            let opts = ledger::run::Options {
+                ledger_name: &ledger.path().display().to_string(),
+                wait: args.ledger_wait,
+                excel: cfg.excel,
+                quiet: cfg.quiet,
+            };
+            ledger::run::finish(ledger, scanned, &opts)?
+        }
+        None => {
+            report::write(&scanned.staging, &scanned.summary, &scanned.listed, None)?;
+            scanned.summary.write(&scanned.staging)?;
+            ledger::run::Finished {
+                out: scanned.staging.commit()?,
+                summary: scanned.summary,
+                changes_sentence: None,
+            }
+        }
+    };
+    let (out, summary) = (finished.out, finished.summary);
     if !cfg.quiet {
         eprint!("{}", summary.stderr_table(&out.display().to_string()));
+        if let Some(sentence) = finished.changes_sentence {
+            eprintln!("{sentence}");
+        }
     }
     let rejected = summary.counts.rejected;
     match cfg.max_rejects {
