@@ -27,7 +27,8 @@ use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
 use crate::input::dates::parse_date;
 use crate::input::encoding::{Decoding, EncodingChoice, decode};
 use crate::input::record::{self, Parsed, RejectReason};
-use crate::input::source::{self, DigestKind, Source};
+use crate::input::records::{self, Records};
+use crate::input::source::{DigestKind, Source};
 use crate::input::values::Vocabulary;
 use crate::output::dir::Staging;
 use crate::output::lists::{CsvOut, LIST_COLUMNS, REJECT_COLUMNS};
@@ -179,13 +180,6 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-}
-
-fn read_error(file: &str) -> impl Fn(csv::Error) -> Error + '_ {
-    move |e| Error::Input {
-        file: file.to_string(),
-        err: std::io::Error::other(e.to_string()),
     }
 }
 
@@ -361,52 +355,24 @@ impl Pass1<'_> {
         progress: &mut Progress,
     ) -> Result<InputSummary, Error> {
         let cfg = self.cfg;
-        let file = source.name.as_str();
-        let opened = source::open_with_sha256(
+        let mut reader = Records::open_with_sha256(
             source,
             cfg.encoding,
             cfg.delimiter,
             cfg.digest,
             cfg.input_sha256,
+            &cfg.mapped_columns,
         )?;
         let (decoding, delimiter, bytes) =
-            (opened.decoding, opened.delimiter, opened.bytes.clone());
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .buffer_capacity(256 * 1024)
-            .from_reader(opened.stream);
-        let mut header = ByteRecord::new();
-        if !reader
-            .read_byte_record(&mut header)
-            .map_err(read_error(file))?
-        {
-            return Err(Error::NoHeader {
-                file: file.to_string(),
-            });
-        }
-        let header: Vec<String> = header
-            .iter()
-            .map(|f| decode(f, decoding).trim().to_string())
-            .collect();
-        if header.iter().all(String::is_empty) {
-            return Err(Error::NoHeader {
-                file: file.to_string(),
-            });
-        }
-        let map = ColumnMap::build(file, &header, &cfg.mapped_columns)?;
+            (reader.decoding, reader.delimiter, reader.bytes.clone());
+        let map = reader.map.clone();
 
         let mut batch: Vec<ByteRecord> = (0..cfg.batch_size).map(|_| ByteRecord::new()).collect();
         let mut results: Vec<First> = Vec::with_capacity(cfg.batch_size);
         let mut rows = 0u64;
         loop {
             let mut n = 0;
-            while n < batch.len()
-                && reader
-                    .read_byte_record(&mut batch[n])
-                    .map_err(read_error(file))?
-            {
+            while n < batch.len() && reader.read(&mut batch[n])? {
                 n += 1;
             }
             if n == 0 {
@@ -417,7 +383,7 @@ impl Pass1<'_> {
                 .map(|rec| first_pass(rec, &map, decoding, &cfg.vocab, &cfg.patterns))
                 .collect_into_vec(&mut results);
             for (rec, first) in batch[..n].iter().zip(results.drain(..)) {
-                let line = rec.position().map_or(0, |p| p.line());
+                let line = records::line(rec);
                 self.record(s, source, line, rec, first, &map, decoding, delimiter)?;
             }
             rows += n as u64;
@@ -428,7 +394,8 @@ impl Pass1<'_> {
         }
         let size = bytes.load(Ordering::Relaxed);
         progress.source_done(size);
-        let (digest, sha256) = source::finish_with_sha256(reader.into_inner());
+        let (encoding, delimiter) = (reader.encoding_name, reader.delimiter_name());
+        let (digest, sha256) = reader.finish_with_sha256();
         self.tally.input_sha256.push(sha256);
         Ok(InputSummary {
             path: source.name.clone(),
@@ -440,11 +407,8 @@ impl Pass1<'_> {
             },
             digest,
             rows,
-            encoding: opened.encoding_name,
-            delimiter: match delimiter {
-                b'\t' => "\\t".to_string(),
-                d => (d as char).to_string(),
-            },
+            encoding,
+            delimiter,
             columns: map
                 .found
                 .iter()
@@ -570,15 +534,7 @@ fn first_pass(
     vocab: &Vocabulary,
     patterns: &Patterns,
 ) -> First {
-    if rec.len() != map.width {
-        return First::Reject(None, RejectReason::FieldCount);
-    }
-    let get = |col: Col| {
-        map.position(col)
-            .and_then(|i| rec.get(i))
-            .map_or(Cow::Borrowed(""), |b| decode(b, decoding))
-    };
-    match record::parse(get, vocab) {
+    match records::parse(rec, map, decoding, vocab) {
         Parsed::Reject(r) => First::Reject(r.column, r.reason),
         Parsed::Other { caught } => First::Other { caught },
         Parsed::Bonus(case) => {
