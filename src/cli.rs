@@ -42,6 +42,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR", default_value = "genoptag-out")]
     pub out: PathBuf,
 
+    /// TOML mapping of this export's column names, value words, reason codes and refusal-text patterns (SPEC §6.3).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+
     /// Text encoding of the inputs.
     #[arg(long, value_enum, default_value_t)]
     pub encoding: EncodingChoice,

@@ -1,22 +1,23 @@
 //! `genoptag scan`: validates the arguments into a scan, runs it, and reports on stderr.
 
-use std::collections::HashMap;
-
 use crate::cli::ScanArgs;
 use crate::error::Error;
+use crate::input::mapping::{self, Mapping};
 use crate::input::source;
-use crate::input::values::Vocabulary;
 use crate::ledger::{self, Ledger};
 use crate::output::pseudonym::Pseudonymizer;
 use crate::output::report;
 use crate::pipeline::{self, ScanConfig};
-use crate::rules::ground::Patterns;
 
 /// Exit code when more rows were rejected than `--max-rejects` allows.
 pub const EXIT_TOO_MANY_REJECTS: i32 = 3;
 
 pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
     let sources = source::expand(&args.inputs)?;
+    let mapping = match &args.mapping {
+        Some(path) => mapping::load(path)?,
+        None => Mapping::default(),
+    };
     let threads = match args.threads {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, usize::from),
@@ -33,9 +34,9 @@ pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
         encoding: args.encoding,
         delimiter: args.delimiter,
         digest: args.digest,
-        vocab: Vocabulary::default(),
-        patterns: Patterns::default(),
-        mapped_columns: HashMap::new(),
+        vocab: mapping.vocab,
+        patterns: mapping.patterns,
+        mapped_columns: mapping.columns,
         pseudonymize: args
             .pseudonymize_key
             .as_deref()

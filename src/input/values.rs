@@ -207,31 +207,59 @@ impl Vocabulary {
     }
 }
 
-/// Parses a canonical value name as a mapping file writes it (`"REFUSED"`) for a column.
+/// The canonical value names a mapping file may give for a column (`[values.<column>]`); empty
+/// for a column that has no value words (ids, dates, free text).
+pub fn canonical_names(col: Col) -> &'static [&'static str] {
+    match col {
+        Col::Benefit => &["IL22", "AKTL22", "DANSKTILLAEG", "OTHER"],
+        Col::Decision => &["GRANTED", "REFUSED"],
+        Col::PersonCategory => &["REFUGEE", "FAMILY_REUNIFIED", "OTHER"],
+        Col::Program | Col::PublicAssistance | Col::PriorBonus => &["YES", "NO"],
+        Col::Exam => &[
+            "PD2",
+            "PD3",
+            "STUDIEPROEVE",
+            "FVU_LAESNING_2",
+            "FVU_LAESNING_3",
+            "FVU_LAESNING_4",
+            "PD1",
+            "FVU_LAESNING_1",
+            "NONE",
+            "EQUIVALENT",
+        ],
+        Col::AppealOutcome => &["UPHELD", "CHANGED", "REMITTED", "DISMISSED"],
+        Col::RefusalReasons => &[
+            "PROGRAM",
+            "NOT_SELF_SUPPORTING",
+            "NO_EXAM",
+            "PRIOR_BONUS",
+            "NOT_COVERED_PERSON",
+            "OTHER",
+        ],
+        _ => &[],
+    }
+}
+
+/// Parses a canonical value name as a mapping file writes it (`"REFUSED"`) for a column; only the
+/// names of [`canonical_names`] are accepted, never a Danish word.
 pub fn canonical_value(col: Col, name: &str) -> Option<Value> {
-    let word = name.trim().to_ascii_lowercase();
+    let name = name.trim();
+    if !canonical_names(col)
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name))
+    {
+        return None;
+    }
+    let word = name.to_ascii_lowercase();
     match col {
         Col::Benefit => lookup(BENEFIT, &word).map(Value::Benefit),
-        Col::Decision => match word.as_str() {
-            "granted" => Some(Value::Decision(Decision::Granted)),
-            "refused" => Some(Value::Decision(Decision::Refused)),
-            _ => None,
-        },
-        Col::PersonCategory => lookup(PERSON, &word)
-            .filter(|_| matches!(word.as_str(), "refugee" | "family_reunified" | "other"))
-            .map(Value::Person),
-        Col::Program | Col::PublicAssistance | Col::PriorBonus => match word.as_str() {
-            "yes" => Some(Value::YesNo(YesNo::Yes)),
-            "no" => Some(Value::YesNo(YesNo::No)),
-            _ => None,
-        },
+        Col::Decision => lookup(DECISION, &word).map(Value::Decision),
+        Col::PersonCategory => lookup(PERSON, &word).map(Value::Person),
+        Col::Program | Col::PublicAssistance | Col::PriorBonus => {
+            lookup(YES_NO, &word).map(Value::YesNo)
+        }
         Col::Exam => lookup(EXAM, &word).map(Value::Exam),
-        Col::AppealOutcome => match word.as_str() {
-            "upheld" | "changed" | "remitted" | "dismissed" => {
-                lookup(APPEAL, &word).map(Value::Appeal)
-            }
-            _ => None,
-        },
+        Col::AppealOutcome => lookup(APPEAL, &word).map(Value::Appeal),
         Col::RefusalReasons => ReasonCode::ALL
             .into_iter()
             .find(|r| r.code().eq_ignore_ascii_case(&word))
@@ -276,6 +304,22 @@ mod tests {
         v.benefit_catch_all = true;
         assert_eq!(v.benefit("Boligstøtte"), Read::Value(Err(())));
         assert_eq!(v.benefit("il22"), Read::Value(Ok(Benefit::Il22)));
+    }
+
+    #[test]
+    fn every_canonical_name_parses_and_danish_words_do_not() {
+        for col in Col::ALL {
+            for name in canonical_names(col) {
+                assert!(
+                    canonical_value(col, name).is_some(),
+                    "{} {name}",
+                    col.name()
+                );
+            }
+        }
+        assert_eq!(canonical_value(Col::Decision, "afslag"), None);
+        assert_eq!(canonical_value(Col::Program, "ja"), None);
+        assert_eq!(canonical_value(Col::CaseId, "YES"), None);
     }
 
     #[test]
