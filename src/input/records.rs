@@ -1,9 +1,15 @@
 //! The records of one input, as `scan`, `check` and the fuzz target all read them: the source opened
 //! (encoding and delimiter found), its header matched to the canonical columns, then one raw
 //! record at a time with the physical line it starts on, each read into a [`Parsed`].
+//!
+//! Line numbers (SPEC §3.3: the line on which a record starts, the header being line 1) are
+//! counted back from where a record ends, over line ends made uniform first: the csv crate gives
+//! a record the position where the previous one stopped, which is a line short after a CRLF (it
+//! stops between `\r` and `\n`) or a blank line.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -20,7 +26,7 @@ use crate::input::values::Vocabulary;
 pub struct Records {
     /// The input's name as given (`stdin` for `-`).
     pub file: String,
-    reader: csv::Reader<Stream>,
+    reader: csv::Reader<LineEnds<Stream>>,
     pub map: ColumnMap,
     pub decoding: Decoding,
     /// The encoding's name as `summary.json` and `check` give it.
@@ -60,7 +66,7 @@ impl Records {
             .flexible(true)
             .delimiter(opened.delimiter)
             .buffer_capacity(256 * 1024)
-            .from_reader(opened.stream);
+            .from_reader(LineEnds::new(opened.stream));
         let mut header = ByteRecord::new();
         if !reader
             .read_byte_record(&mut header)
@@ -87,21 +93,34 @@ impl Records {
         })
     }
 
-    /// Reads the next record into `rec`; false at the end of the input.
+    /// Reads the next record into `rec`, with the line it starts on as its position's line (see
+    /// [`line`]); false at the end of the input.
     pub fn read(&mut self, rec: &mut ByteRecord) -> Result<bool, Error> {
-        self.reader
+        if !self
+            .reader
             .read_byte_record(rec)
-            .map_err(read_error(&self.file))
+            .map_err(read_error(&self.file))?
+        {
+            return Ok(false);
+        }
+        // Every record ends in a `\n` the reader has counted (see `LineEnds`); the line breaks
+        // inside its quoted fields are kept in its fields.
+        let end = self.reader.position().line();
+        let inside = rec.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+        let mut pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
+        pos.set_line(end.saturating_sub(1 + inside).max(1));
+        rec.set_position(Some(pos));
+        Ok(true)
     }
 
     /// Ends the input: its digest (none with `--digest none`).
     pub fn finish(self) -> Option<String> {
-        source::finish(self.reader.into_inner())
+        source::finish(self.reader.into_inner().inner)
     }
 
     /// Ends the input: its digest, and its SHA-256 when opened with it.
     pub fn finish_with_sha256(self) -> (Option<String>, Option<String>) {
-        source::finish_with_sha256(self.reader.into_inner())
+        source::finish_with_sha256(self.reader.into_inner().inner)
     }
 
     /// The delimiter as `summary.json` and `check` write it (`\t` for a tab).
@@ -113,7 +132,7 @@ impl Records {
     }
 }
 
-/// The physical line a record starts on, the header being line 1.
+/// The physical line a record read by [`Records::read`] starts on, the header being line 1.
 pub fn line(rec: &ByteRecord) -> u64 {
     rec.position().map_or(0, |p| p.line())
 }
@@ -134,9 +153,105 @@ pub fn parse(rec: &ByteRecord, map: &ColumnMap, decoding: Decoding, vocab: &Voca
     record::parse(get, vocab)
 }
 
+/// Makes every line end a single `\n`: `\r\n` and a lone `\r` become `\n`, and a last line
+/// without one gets one. The digest is taken beneath, over the bytes as they are.
+pub struct LineEnds<R> {
+    inner: R,
+    /// A `\r` was just turned into `\n`: a `\n` right after it is the same line end.
+    skip_lf: bool,
+    last: Option<u8>,
+    ended: bool,
+}
+
+impl<R> LineEnds<R> {
+    pub fn new(inner: R) -> LineEnds<R> {
+        LineEnds {
+            inner,
+            skip_lf: false,
+            last: None,
+            ended: false,
+        }
+    }
+}
+
+impl<R: Read> Read for LineEnds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let n = self.inner.read(buf)?;
+            if n == 0 {
+                if !self.ended && self.last.is_some_and(|b| b != b'\n') {
+                    self.ended = true;
+                    self.last = Some(b'\n');
+                    buf[0] = b'\n';
+                    return Ok(1);
+                }
+                return Ok(0);
+            }
+            let mut w = 0;
+            if !self.skip_lf && !buf[..n].contains(&b'\r') {
+                w = n;
+            } else {
+                // Rewritten in place: the output is never longer than the input.
+                for i in 0..n {
+                    let b = buf[i];
+                    if std::mem::take(&mut self.skip_lf) && b == b'\n' {
+                        continue;
+                    }
+                    if b == b'\r' {
+                        self.skip_lf = true;
+                        buf[w] = b'\n';
+                    } else {
+                        buf[w] = b;
+                    }
+                    w += 1;
+                }
+            }
+            if w > 0 {
+                self.last = Some(buf[w - 1]);
+                return Ok(w);
+            }
+        }
+    }
+}
+
 fn read_error(file: &str) -> impl Fn(csv::Error) -> Error + '_ {
     move |e| Error::Input {
         file: file.to_string(),
         err: std::io::Error::other(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalised(input: &[u8], chunk: usize) -> Vec<u8> {
+        struct Chunks<'a>(&'a [u8], usize);
+        impl Read for Chunks<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(self.1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut out = Vec::new();
+        LineEnds::new(Chunks(input, chunk))
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn line_ends_become_one_newline_across_chunk_borders() {
+        for chunk in [1, 2, 3, 64] {
+            assert_eq!(normalised(b"a\r\nb\rc\n\r\nd", chunk), b"a\nb\nc\n\nd\n");
+            assert_eq!(normalised(b"a\n", chunk), b"a\n");
+            assert_eq!(normalised(b"\r\n\r\n", chunk), b"\n\n");
+        }
+        assert_eq!(normalised(b"", 8), b"");
     }
 }
