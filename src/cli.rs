@@ -30,6 +30,8 @@ pub enum Command {
     Rules,
     /// Show the past runs recorded in a ledger, one line each, or one case's history.
     History(HistoryArgs),
+    /// Dry run for a new export: how it is read (encoding, delimiter, columns, words) and which rows would be rejected, without classifying.
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +139,25 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         .ok()
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .ok_or_else(|| format!("`{text}` is not a number of seconds"))
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Case exports: CSV files, directories (their *.csv, sorted by name), or - for standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// TOML mapping of this export's column names, value words, reason codes and refusal-text patterns (SPEC §6.3).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+
+    /// Text encoding of the inputs.
+    #[arg(long, value_enum, default_value_t)]
+    pub encoding: EncodingChoice,
+
+    /// Field delimiter (`;`, `,`, `|`, or `tab`); sniffed from the header when not given.
+    #[arg(long, value_name = "C", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
 }
 
 fn parse_delimiter(text: &str) -> Result<u8, String> {

@@ -11,6 +11,7 @@ fn main() {
     let result = match &cli.command {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Explain(args) => cmd::explain::run(args),
+        Command::Check(args) => cmd::check::run(args),
         Command::Rules => {
             print!("{}", cmd::rules::text());
             Ok(0)

@@ -478,8 +478,11 @@ impl Pass1<'_> {
                     let word = map
                         .position(Col::Benefit)
                         .and_then(|i| rec.get(i))
-                        .unwrap_or_default()
-                        .trim_ascii();
+                        .unwrap_or_default();
+                    // Decoded as the input is (a Windows-1252 word stays readable), and never a
+                    // CPR number in summary.json, whatever the mapping points `benefit` at.
+                    let word = decode(word, decoding);
+                    let word = record::shown_word(word.trim()).as_bytes();
                     match self.tally.caught.get_mut(word) {
                         Some(n) => *n += 1,
                         None => {

@@ -87,6 +87,25 @@ pub fn cpr_valid(cpr: &str) -> bool {
     (1..=max_day).contains(&day)
 }
 
+/// Whether a text might hold a CPR number (a run of six or more digits): such a text is never
+/// shown on stdout, stderr or in `summary.json`, even where a word of the export is.
+pub fn may_hold_cpr(text: &str) -> bool {
+    let mut run = 0;
+    text.bytes().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 6
+    })
+}
+
+/// What is shown of an export's word: itself, or a placeholder when it might hold a CPR number.
+pub fn shown_word(word: &str) -> &str {
+    if may_hold_cpr(word) {
+        "(a word that looks like a CPR number, not shown)"
+    } else {
+        word
+    }
+}
+
 /// Reads a record whose field count was checked. `get` gives a canonical column's text (empty
 /// when the export lacks the column).
 pub fn parse<'a>(get: impl Fn(Col) -> Cow<'a, str>, vocab: &Vocabulary) -> Parsed {
@@ -223,5 +242,14 @@ mod tests {
         assert!(!cpr_valid("010180123"));
         assert!(!cpr_valid("0101-801234"));
         assert!(!cpr_valid(""));
+    }
+
+    #[test]
+    fn words_that_may_hold_a_cpr_number_are_not_shown() {
+        assert!(may_hold_cpr("010180-1234"));
+        assert!(may_hold_cpr("x0101801234"));
+        assert_eq!(shown_word("Kontanthjælp"), "Kontanthjælp");
+        assert_eq!(shown_word("Ydelse 2020-21"), "Ydelse 2020-21");
+        assert_ne!(shown_word("0101801234"), "0101801234");
     }
 }
