@@ -168,8 +168,11 @@ impl ColumnMap {
         let mut positions = [None; COLUMN_COUNT];
         let mut found = Vec::new();
         let mut used = vec![false; header.len()];
+        // The mapping's headers first: a header the mapping gives to one column is no other
+        // column's, whatever its name (`appeal_outcome = "Resultat"` keeps it from `decision`).
+        let mut mapped_at = [None; COLUMN_COUNT];
         for col in Col::ALL {
-            let hit = if let Some(name) = mapped.get(&col) {
+            if let Some(name) = mapped.get(&col) {
                 let key = header_key(name);
                 let at = keys.iter().position(|k| *k == key).ok_or_else(|| {
                     Error::MappedColumnMissing {
@@ -178,6 +181,12 @@ impl ColumnMap {
                         header: name.clone(),
                     }
                 })?;
+                used[at] = true;
+                mapped_at[col as usize] = Some(at);
+            }
+        }
+        for col in Col::ALL {
+            let hit = if let Some(at) = mapped_at[col as usize] {
                 Some((at, Found::Mapping))
             } else {
                 let matches: Vec<(usize, Found)> = keys
@@ -260,6 +269,26 @@ mod tests {
         assert_eq!(map.position(Col::CaseId), Some(0));
         assert_eq!(map.position(Col::DecisionDate), Some(5));
         assert_eq!(map.extra, vec!["Sagsbehandler".to_string()]);
+    }
+
+    /// Regression: a header the mapping gave to a later column was also matched, by its alias,
+    /// to an earlier one (`Resultat` is an alias of `decision`), or made that column ambiguous.
+    #[test]
+    fn a_header_mapped_to_one_column_is_not_matched_to_another_by_alias() {
+        let h = header(&[
+            "Sagsnummer",
+            "CPR",
+            "Kommunekode",
+            "Ydelse",
+            "Afgørelse",
+            "Afgørelsesdato",
+            "Resultat",
+        ]);
+        let mapped = HashMap::from([(Col::AppealOutcome, "Resultat".to_string())]);
+        let map = ColumnMap::build("x.csv", &h, &mapped).unwrap();
+        assert_eq!(map.position(Col::Decision), Some(4));
+        assert_eq!(map.position(Col::AppealOutcome), Some(6));
+        assert!(map.extra.is_empty());
     }
 
     #[test]
