@@ -40,15 +40,21 @@ fn workdir() -> &'static PathBuf {
     DIR.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("genoptag-fuzz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::write(dir.join("catch-all.toml"), "[values.benefit]\n\"*\" = \"OTHER\"\n")
-            .expect("mapping");
+        std::fs::write(
+            dir.join("catch-all.toml"),
+            "[values.benefit]\n\"*\" = \"OTHER\"\n",
+        )
+        .expect("mapping");
         dir
     })
 }
 
 fn rows(path: &std::path::Path) -> u64 {
     let mut reader = csv::Reader::from_path(path).expect("an output file genoptag wrote");
-    reader.byte_records().map(|r| r.expect("a CSV genoptag wrote")).count() as u64
+    reader
+        .byte_records()
+        .map(|r| r.expect("a CSV genoptag wrote"))
+        .count() as u64
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -100,7 +106,11 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let c = &scanned.summary.counts;
-    assert_eq!(c.rows_read, c.evaluated + c.rejected, "rows_read = evaluated + rejected");
+    assert_eq!(
+        c.rows_read,
+        c.evaluated + c.rejected,
+        "rows_read = evaluated + rejected"
+    );
     assert_eq!(
         c.evaluated,
         c.reopen + c.review + c.not_affected + c.out_of_scope,
@@ -108,6 +118,14 @@ fuzz_target!(|data: &[u8]| {
     );
     assert_eq!(scanned.summary.inputs[0].rows, c.rows_read);
     let staging = scanned.staging.path();
-    assert_eq!(rows(&staging.join("audit.csv")), c.evaluated, "audit.csv (--audit-all) holds every evaluated row");
-    assert_eq!(rows(&staging.join("rejects.csv")), c.rejected, "rejects.csv holds every rejected row");
+    assert_eq!(
+        rows(&staging.join("audit.csv")),
+        c.evaluated,
+        "audit.csv (--audit-all) holds every evaluated row"
+    );
+    assert_eq!(
+        rows(&staging.join("rejects.csv")),
+        c.rejected,
+        "rejects.csv holds every rejected row"
+    );
 });
