@@ -114,6 +114,10 @@ pub struct ExplainArgs {
     #[arg(long = "case", value_name = "CASE_ID")]
     pub case_id: String,
 
+    /// TOML mapping of this export's column names, value words, reason codes and refusal-text patterns (SPEC §6.3).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+
     /// Text encoding of the inputs.
     #[arg(long, value_enum, default_value_t)]
     pub encoding: EncodingChoice,

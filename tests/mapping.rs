@@ -173,3 +173,30 @@ fn a_wrong_mapping_stops_the_scan_names_the_key_and_keeps_the_last_output() {
         "{stderr}"
     );
 }
+
+#[test]
+fn explain_reads_an_export_through_the_same_mapping_as_scan() {
+    let explain = |mapping: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_genoptag"));
+        cmd.arg("explain")
+            .arg(fixture("danish.csv"))
+            .args(["--case", "S2"]);
+        if mapping {
+            cmd.arg("--mapping").arg(fixture("mapping.toml"));
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = explain(true);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("matches \"ikke deltaget i forloeb\" (PROGRAM)")
+            && text.contains("Result: REOPEN · rule R1"),
+        "the mapping's pattern and words decide: {text}"
+    );
+    let (_, text) = explain(false);
+    assert!(!text.contains("Result: REOPEN"), "{text}");
+}

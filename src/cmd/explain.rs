@@ -5,16 +5,15 @@
 //! ([`pipeline::look_up`]) and evaluates with the same facts; it only tells. The CPR is shown
 //! masked (`DDMMYY-XXXX`), and the free refusal text is not repeated, only what matched in it.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 
 use crate::cli::ExplainArgs;
 use crate::error::Error;
+use crate::input::mapping::{self, Mapping};
 use crate::input::record::cpr_valid;
 use crate::input::source;
-use crate::input::values::Vocabulary;
 use crate::pipeline::{self, CaseRow, Looked, Lookup, Related, ScanConfig};
 use crate::rules::across::normalised_cpr;
 use crate::rules::case::{Appeal, Case, Decision, Exam, PersonCategory, YesNo};
@@ -27,6 +26,10 @@ use crate::rules::{
 };
 
 pub fn run(args: &ExplainArgs) -> Result<i32, Error> {
+    let mapping = match &args.mapping {
+        Some(path) => mapping::load(path)?,
+        None => Mapping::default(),
+    };
     let cfg = ScanConfig {
         sources: source::expand(&args.inputs)?,
         out: std::path::PathBuf::new(),
@@ -39,9 +42,9 @@ pub fn run(args: &ExplainArgs) -> Result<i32, Error> {
         encoding: args.encoding,
         delimiter: args.delimiter,
         digest: source::DigestKind::None,
-        vocab: Vocabulary::default(),
-        patterns: Patterns::default(),
-        mapped_columns: HashMap::new(),
+        vocab: mapping.vocab,
+        patterns: mapping.patterns,
+        mapped_columns: mapping.columns,
         pseudonymize: None,
         split_by_authority: false,
         input_sha256: false,
