@@ -44,17 +44,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR", default_value = "genoptag-out")]
     pub out: PathBuf,
 
-    /// TOML mapping of this export's column names, value words, reason codes and refusal-text patterns (SPEC §6.3).
-    #[arg(long, value_name = "FILE")]
-    pub mapping: Option<PathBuf>,
-
-    /// Text encoding of the inputs.
-    #[arg(long, value_enum, default_value_t)]
-    pub encoding: EncodingChoice,
-
-    /// Field delimiter (`;`, `,`, `|`, or `tab`); sniffed from the header when not given.
-    #[arg(long, value_name = "C", value_parser = parse_delimiter)]
-    pub delimiter: Option<u8>,
+    #[command(flatten)]
+    pub read: ReadArgs,
 
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -114,17 +105,8 @@ pub struct ExplainArgs {
     #[arg(long = "case", value_name = "CASE_ID")]
     pub case_id: String,
 
-    /// TOML mapping of this export's column names, value words, reason codes and refusal-text patterns (SPEC §6.3).
-    #[arg(long, value_name = "FILE")]
-    pub mapping: Option<PathBuf>,
-
-    /// Text encoding of the inputs.
-    #[arg(long, value_enum, default_value_t)]
-    pub encoding: EncodingChoice,
-
-    /// Field delimiter (`;`, `,`, `|`, or `tab`); sniffed from the header when not given.
-    #[arg(long, value_name = "C", value_parser = parse_delimiter)]
-    pub delimiter: Option<u8>,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +133,14 @@ pub struct CheckArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
 
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How inputs are read: one set of options for `scan`, `check` and `explain`, so that each reads an
+/// export exactly as the others do.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
     /// TOML mapping of this export's column names, value words, reason codes and refusal-text patterns (SPEC §6.3).
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,

@@ -37,10 +37,7 @@ struct Tally {
 
 pub fn run(args: &CheckArgs) -> Result<i32, Error> {
     let sources = source::expand(&args.inputs)?;
-    let mapping = match &args.mapping {
-        Some(path) => mapping::load(path)?,
-        None => Mapping::default(),
-    };
+    let mapping = mapping::load_or_default(args.read.mapping.as_deref())?;
     let stdout = std::io::stdout();
     let (mut rows, mut rejected) = (0u64, 0u64);
     for source in &sources {
@@ -70,8 +67,8 @@ fn check_one(
 ) -> Result<(String, Tally), Error> {
     let mut reader = Records::open(
         source,
-        args.encoding,
-        args.delimiter,
+        args.read.encoding,
+        args.read.delimiter,
         DigestKind::None,
         &mapping.columns,
     )?;
@@ -146,7 +143,7 @@ fn render(
         s,
         "encoding:  {} ({})",
         reader.encoding_name,
-        match args.encoding {
+        match args.read.encoding {
             EncodingChoice::Auto => "detected; --encoding overrides",
             _ => "as given by --encoding",
         }
@@ -158,7 +155,7 @@ fn render(
             b'\t' => "tab".to_string(),
             d => quoted(&(d as char).to_string()),
         },
-        if args.delimiter.is_some() {
+        if args.read.delimiter.is_some() {
             "as given by --delimiter"
         } else {
             "sniffed from the header; --delimiter overrides"

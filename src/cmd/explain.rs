@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 
 use crate::cli::ExplainArgs;
 use crate::error::Error;
-use crate::input::mapping::{self, Mapping};
+use crate::input::mapping;
 use crate::input::record::cpr_valid;
 use crate::input::source;
 use crate::pipeline::{self, CaseRow, Looked, Lookup, Related, ScanConfig};
@@ -26,10 +26,7 @@ use crate::rules::{
 };
 
 pub fn run(args: &ExplainArgs) -> Result<i32, Error> {
-    let mapping = match &args.mapping {
-        Some(path) => mapping::load(path)?,
-        None => Mapping::default(),
-    };
+    let mapping = mapping::load_or_default(args.read.mapping.as_deref())?;
     let cfg = ScanConfig {
         sources: source::expand(&args.inputs)?,
         out: std::path::PathBuf::new(),
@@ -39,8 +36,8 @@ pub fn run(args: &ExplainArgs) -> Result<i32, Error> {
         max_rejects: None,
         quiet: false,
         batch_size: 16384,
-        encoding: args.encoding,
-        delimiter: args.delimiter,
+        encoding: args.read.encoding,
+        delimiter: args.read.delimiter,
         digest: source::DigestKind::None,
         vocab: mapping.vocab,
         patterns: mapping.patterns,

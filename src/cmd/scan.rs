@@ -2,7 +2,7 @@
 
 use crate::cli::ScanArgs;
 use crate::error::Error;
-use crate::input::mapping::{self, Mapping};
+use crate::input::mapping;
 use crate::input::source;
 use crate::ledger::{self, Ledger};
 use crate::output::pseudonym::Pseudonymizer;
@@ -14,10 +14,7 @@ pub const EXIT_TOO_MANY_REJECTS: i32 = 3;
 
 pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
     let sources = source::expand(&args.inputs)?;
-    let mapping = match &args.mapping {
-        Some(path) => mapping::load(path)?,
-        None => Mapping::default(),
-    };
+    let mapping = mapping::load_or_default(args.read.mapping.as_deref())?;
     let threads = match args.threads {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, usize::from),
@@ -31,8 +28,8 @@ pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
         max_rejects: args.max_rejects,
         quiet: args.quiet,
         batch_size: args.batch_size as usize,
-        encoding: args.encoding,
-        delimiter: args.delimiter,
+        encoding: args.read.encoding,
+        delimiter: args.read.delimiter,
         digest: args.digest,
         vocab: mapping.vocab,
         patterns: mapping.patterns,

@@ -43,6 +43,11 @@ struct Raw {
 }
 
 /// Reads a mapping file; a missing or unreadable file is a fatal error naming it.
+/// The mapping of `--mapping FILE`, or the built-in words alone without one.
+pub fn load_or_default(path: Option<&Path>) -> Result<Mapping, Error> {
+    path.map_or_else(|| Ok(Mapping::default()), load)
+}
+
 pub fn load(path: &Path) -> Result<Mapping, Error> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|err| Error::Mapping {
