@@ -93,6 +93,10 @@ pub struct ScanArgs {
     /// Records per batch (for tests that need many batches).
     #[arg(long, hide = true, default_value_t = 16384, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
+
+    /// Bytes per piece of a file read in parallel (for tests that need many pieces).
+    #[arg(long, hide = true, default_value_t = 4 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_size: u64,
 }
 
 #[derive(Debug, Args)]

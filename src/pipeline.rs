@@ -44,6 +44,7 @@ use crate::rules::ground::Patterns;
 use crate::rules::{self, Authority, Classification, Evaluation, Facts, Path, Rule, params};
 
 mod lookup;
+mod mapped;
 
 pub use lookup::{CaseRow, Looked, Lookup, RejectedRow, Related, look_up};
 
@@ -58,6 +59,8 @@ pub struct ScanConfig {
     pub max_rejects: Option<u64>,
     pub quiet: bool,
     pub batch_size: usize,
+    /// Bytes per piece of a file input read in parallel.
+    pub chunk_size: usize,
     pub encoding: EncodingChoice,
     pub delimiter: Option<u8>,
     pub digest: DigestKind,
@@ -354,6 +357,11 @@ impl Pass1<'_> {
         source: &Source,
         progress: &mut Progress,
     ) -> Result<InputSummary, Error> {
+        if let Some(path) = &source.path
+            && let Some(summary) = self.read_mapped(s, source, path, progress)?
+        {
+            return Ok(summary);
+        }
         let cfg = self.cfg;
         let mut reader = Records::open_with_sha256(
             source,

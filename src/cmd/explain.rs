@@ -36,6 +36,7 @@ pub fn run(args: &ExplainArgs) -> Result<i32, Error> {
         max_rejects: None,
         quiet: false,
         batch_size: 16384,
+        chunk_size: 4 << 20,
         encoding: args.read.encoding,
         delimiter: args.read.delimiter,
         digest: source::DigestKind::None,

@@ -28,6 +28,7 @@ pub fn config(args: &ScanArgs) -> Result<ScanConfig, Error> {
         max_rejects: args.max_rejects,
         quiet: args.quiet,
         batch_size: args.batch_size as usize,
+        chunk_size: usize::try_from(args.chunk_size).unwrap_or(usize::MAX),
         encoding: args.read.encoding,
         delimiter: args.read.delimiter,
         digest: args.digest,

@@ -10,5 +10,6 @@ pub mod kommuner;
 pub mod mapping;
 pub mod record;
 pub mod records;
+pub mod scan;
 pub mod source;
 pub mod values;

@@ -149,7 +149,8 @@ pub struct Opened {
     pub size: Option<u64>,
 }
 
-const SAMPLE: usize = 64 * 1024;
+/// How many first bytes the encoding and the delimiter are found from.
+pub const SAMPLE: usize = 64 * 1024;
 
 /// Opens a source; `delimiter` overrides the sniffing.
 pub fn open(

@@ -1,0 +1,503 @@
+//! Pass 1 over a file input, in parallel: the file is mapped into memory, cut into pieces of
+//! `--chunk-size` bytes at record starts ([`scan::split`]), and the pieces are scanned at once
+//! ([`scan::scan`]), while the input's digest is taken over the same mapped bytes beside them.
+//!
+//! A row of another benefit costs one look at its `benefit` field (no copy, no allocation: the
+//! words met are remembered per piece). Every other row — bonus-related, with a wrong field
+//! count, an unknown benefit word, or a quoted `benefit` — is read in full by the csv crate's
+//! parser and goes through [`first_pass`] and [`Pass1::record`] exactly as a streamed row does,
+//! in input order, so the outputs are the stream reader's byte for byte.
+//!
+//! Line numbers are exact: each piece counts the line ends it holds, and a row's line is the
+//! header's lines plus those of the pieces before plus those before it in its piece. A piece
+//! whose last record runs past the next cut (a quoted field that fooled the cut) shows it in its
+//! end; the pieces after it are then read again, in one piece, from where it really ended.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fs::File;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use csv::ByteRecord;
+use memmap2::Mmap;
+use rayon::prelude::*;
+use sha2::Digest as _;
+
+use super::{First, Pass1, Progress, Tally, first_pass};
+use crate::error::Error;
+use crate::input::columns::{Col, ColumnMap};
+use crate::input::encoding::{self, Decoding, decode};
+use crate::input::record::{self, Parsed};
+use crate::input::scan::{self, Found, Layout, RecordParser, Stop};
+use crate::input::source::{self, DigestKind, Source};
+use crate::output::summary::{ColumnFound, InputSummary};
+use crate::rules::Rule;
+
+/// What a piece's rows need, shared by all pieces of one input.
+struct Reading<'a> {
+    data: &'a [u8],
+    layout: Layout,
+    width: usize,
+    map: &'a ColumnMap,
+    decoding: Decoding,
+    cfg: &'a super::ScanConfig,
+    /// Line ends before the first record (the header's).
+    header_lines: u64,
+}
+
+/// A row kept for the writing: read in full, with its verdict.
+struct Kept {
+    lines_before: u64,
+    record: ByteRecord,
+    first: First,
+}
+
+/// A `benefit` word met in a piece, as its raw bytes: other benefit (`Some(caught)`) or not.
+struct Word {
+    raw: Box<[u8]>,
+    other: Option<bool>,
+    rows: u64,
+}
+
+/// Remembering at most this many words per piece; more are read each time.
+const WORDS: usize = 64;
+
+/// One piece, read.
+struct Piece {
+    start: usize,
+    stop: Stop,
+    rows: u64,
+    /// Rows of other benefits, only counted.
+    other: u64,
+    words: Vec<Word>,
+    /// Words caught by the catch-all beyond those remembered in `words`.
+    caught: HashMap<Vec<u8>, u64>,
+    kept: Vec<Kept>,
+}
+
+impl Tally {
+    fn out_of_scope(&mut self, rows: u64) {
+        if rows > 0 {
+            self.counts.rows_read += rows;
+            self.counts.evaluated += rows;
+            self.counts.out_of_scope += rows;
+            *self.rules.entry(Rule::Scope.code()).or_default() += rows;
+        }
+    }
+
+    fn caught(&mut self, word: &[u8], rows: u64) {
+        match self.caught.get_mut(word) {
+            Some(n) => *n += rows,
+            None => {
+                self.caught.insert(word.to_vec(), rows);
+            }
+        }
+    }
+}
+
+impl Reading<'_> {
+    /// Whether a `benefit` word is another benefit's (`Some(caught)`), as [`record::parse`]
+    /// reads it first.
+    fn other(&self, raw: &[u8]) -> Option<bool> {
+        let get = |col: Col| match col {
+            Col::Benefit => decode(raw, self.decoding),
+            _ => Cow::Borrowed(""),
+        };
+        match record::parse(get, &self.cfg.vocab) {
+            Parsed::Other { caught } => Some(caught),
+            _ => None,
+        }
+    }
+
+    fn read_piece(&self, start: usize, limit: usize) -> Piece {
+        let mut quick = RecordParser::new(self.layout.delimiter);
+        let mut full = RecordParser::new(self.layout.delimiter);
+        let mut piece = Piece {
+            start,
+            stop: Stop {
+                end: start,
+                lines: 0,
+            },
+            rows: 0,
+            other: 0,
+            words: Vec::new(),
+            caught: HashMap::new(),
+            kept: Vec::new(),
+        };
+        let data = self.data;
+        let cfg = self.cfg;
+        let stop = scan::scan(data, start, limit, self.layout, &mut quick, |found| {
+            piece.rows += 1;
+            let (lines_before, record) = match found {
+                Found::Quick(span) => {
+                    if span.fields == self.width
+                        && !cfg.audit_all
+                        && let Some((a, b)) = span.benefit
+                        && (a == b || data[a] != b'"')
+                        && self.counted(&mut piece, &data[a..b])
+                    {
+                        return ControlFlow::Continue(());
+                    }
+                    full.parse(&data[span.start..]);
+                    (span.lines_before, full.record.clone())
+                }
+                Found::Parsed(span, record) => (span.lines_before, record.clone()),
+            };
+            let first = first_pass(&record, self.map, self.decoding, &cfg.vocab, &cfg.patterns);
+            match first {
+                First::Other { caught } if !cfg.audit_all => {
+                    piece.other += 1;
+                    if caught {
+                        let word = self
+                            .map
+                            .position(Col::Benefit)
+                            .and_then(|i| record.get(i))
+                            .unwrap_or_default()
+                            .trim_ascii();
+                        *piece.caught.entry(word.to_vec()).or_default() += 1;
+                    }
+                }
+                first => piece.kept.push(Kept {
+                    lines_before,
+                    record,
+                    first,
+                }),
+            }
+            ControlFlow::Continue(())
+        });
+        piece.stop = stop;
+        piece
+    }
+
+    /// Counts a row of another benefit by its raw `benefit` word; false when the word is not
+    /// another benefit's (the row is then read in full).
+    #[inline]
+    fn counted(&self, piece: &mut Piece, raw: &[u8]) -> bool {
+        let other = match piece.words.iter_mut().find(|w| *w.raw == *raw) {
+            Some(word) => {
+                if word.other.is_some() {
+                    word.rows += 1;
+                }
+                word.other
+            }
+            None => {
+                let other = self.other(raw);
+                if piece.words.len() < WORDS {
+                    piece.words.push(Word {
+                        raw: raw.into(),
+                        other,
+                        rows: u64::from(other.is_some()),
+                    });
+                } else if other == Some(true) {
+                    *piece.caught.entry(raw.trim_ascii().to_vec()).or_default() += 1;
+                }
+                other
+            }
+        };
+        if other.is_some() {
+            piece.other += 1;
+        }
+        other.is_some()
+    }
+}
+
+/// The input's digest, taken over the mapped bytes piece by piece beside the reading, as the
+/// stream reader takes it over the same bytes.
+enum Digest {
+    Blake3(Box<blake3::Hasher>),
+    Sha256(Box<sha2::Sha256>),
+    None,
+}
+
+impl Digest {
+    fn new(kind: DigestKind) -> Digest {
+        match kind {
+            DigestKind::Blake3 => Digest::Blake3(Box::default()),
+            DigestKind::Sha256 => Digest::Sha256(Box::default()),
+            DigestKind::None => Digest::None,
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Digest::Blake3(h) => {
+                h.update_rayon(bytes);
+            }
+            Digest::Sha256(h) => h.update(bytes),
+            Digest::None => {}
+        }
+    }
+
+    fn finish(self) -> Option<String> {
+        match self {
+            Digest::Blake3(h) => Some(h.finalize().to_hex().to_string()),
+            Digest::Sha256(h) => Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect()),
+            Digest::None => None,
+        }
+    }
+}
+
+/// The mapped file, and how far it has been hashed and its pages let go.
+struct Mapped<'m> {
+    map: &'m Mmap,
+    /// Where the data (after a byte-order mark) starts.
+    skip: usize,
+    digest: Digest,
+    /// The input's SHA-256 for the ledger, when asked for besides another digest.
+    sha256: Option<Digest>,
+    hashed: usize,
+}
+
+impl Mapped<'_> {
+    fn update(&mut self, bytes: &[u8]) {
+        self.digest.update(bytes);
+        if let Some(sha256) = &mut self.sha256 {
+            sha256.update(bytes);
+        }
+    }
+
+    /// Lets go of the pages before `data_end` (a data offset) that are hashed too, so that the
+    /// resident memory stays one window however large the file: the kernel keeps them cached.
+    fn release(&self, data_end: usize) {
+        let end = (self.skip + data_end).min(self.hashed);
+        // SAFETY: the map is read only and nothing borrowed from it before `end` is used again
+        // (a page read again would simply be read from the page cache).
+        let _ = unsafe {
+            self.map
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, end)
+        };
+    }
+}
+
+impl Pass1<'_> {
+    /// Reads a file input through a memory map, in parallel. `None` when the file cannot be
+    /// mapped (not a regular file, or empty): the caller streams it instead.
+    pub(super) fn read_mapped(
+        &mut self,
+        s: u32,
+        source: &Source,
+        path: &Path,
+        progress: &mut Progress,
+    ) -> Result<Option<InputSummary>, Error> {
+        let cfg = self.cfg;
+        let file_name = source.name.as_str();
+        let input_error = |err| Error::Input {
+            file: file_name.to_string(),
+            err,
+        };
+        let file = File::open(path).map_err(input_error)?;
+        let meta = file.metadata().map_err(input_error)?;
+        if !meta.is_file() || meta.len() == 0 {
+            return Ok(None);
+        }
+        // SAFETY: the map is read only. Another process that truncates the file while it is
+        // read would end this one (SIGBUS), as it would any reader of a memory-mapped file; an
+        // export being scanned is not written to.
+        let Ok(mapped) = (unsafe { Mmap::map(&file) }) else {
+            return Ok(None);
+        };
+        let bytes: &[u8] = &mapped;
+
+        // The encoding and the delimiter, from the first bytes, as `source::open` finds them.
+        let first = &bytes[..bytes.len().min(source::SAMPLE)];
+        let had_bom = first.starts_with(encoding::UTF8_BOM);
+        let skip = if had_bom { encoding::UTF8_BOM.len() } else { 0 };
+        let sample = &first[skip..];
+        let (decoding, encoding_name) = encoding::detect(cfg.encoding, had_bom, sample);
+        let delimiter = cfg
+            .delimiter
+            .unwrap_or_else(|| source::sniff_delimiter(sample));
+        let data = &bytes[skip..];
+
+        // The header: the first record, blank lines before it skipped.
+        let mut parser = RecordParser::new(delimiter);
+        let mut at = 0;
+        while at < data.len() && matches!(data[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        let no_header = || Error::NoHeader {
+            file: file_name.to_string(),
+        };
+        let consumed = parser.parse(&data[at..]).ok_or_else(no_header)?;
+        let header: Vec<String> = parser
+            .record
+            .iter()
+            .map(|f| decode(f, decoding).trim().to_string())
+            .collect();
+        if header.iter().all(String::is_empty) {
+            return Err(no_header());
+        }
+        let map = ColumnMap::build(file_name, &header, &cfg.mapped_columns)?;
+        let header_end = at + consumed;
+        let header_lines = scan::count_line_ends(data, 0, header_end);
+
+        let reading = Reading {
+            data,
+            layout: Layout {
+                delimiter,
+                benefit: map.position(Col::Benefit),
+            },
+            width: map.width,
+            map: &map,
+            decoding,
+            cfg,
+            header_lines,
+        };
+        let cuts = scan::split(
+            data,
+            header_end,
+            cfg.chunk_size,
+            reading.layout,
+            map.width,
+            &mut parser,
+        );
+        let pieces: Vec<(usize, usize)> = cuts
+            .iter()
+            .zip(cuts[1..].iter().chain([&data.len()]))
+            .map(|(&a, &b)| (a, b))
+            .collect();
+
+        let _ = mapped.advise(memmap2::Advice::Sequential);
+        let mut hashing = Mapped {
+            map: &mapped,
+            skip,
+            digest: Digest::new(cfg.digest),
+            sha256: (cfg.input_sha256 && cfg.digest != DigestKind::Sha256)
+                .then(|| Digest::new(DigestKind::Sha256)),
+            hashed: 0,
+        };
+        let rows = self.read_pieces(s, source, &reading, &pieces, &mut hashing, progress)?;
+        hashing.update(&bytes[hashing.hashed..]);
+        let digest = hashing.digest.finish();
+        let sha256 = match hashing.sha256 {
+            Some(sha256) => sha256.finish(),
+            None if cfg.input_sha256 => digest.clone(),
+            None => None,
+        };
+        self.tally.input_sha256.push(sha256);
+        let size = meta.len();
+        progress.source_done(size);
+        Ok(Some(InputSummary {
+            path: source.name.clone(),
+            size,
+            digest_algorithm: match cfg.digest {
+                DigestKind::Blake3 => "blake3",
+                DigestKind::Sha256 => "sha256",
+                DigestKind::None => "none",
+            },
+            digest,
+            rows,
+            encoding: encoding_name,
+            delimiter: match delimiter {
+                b'\t' => "\\t".to_string(),
+                d => (d as char).to_string(),
+            },
+            columns: map
+                .found
+                .iter()
+                .map(|(col, header, how)| {
+                    (
+                        col.name(),
+                        ColumnFound {
+                            header: header.clone(),
+                            found: how.code(),
+                        },
+                    )
+                })
+                .collect(),
+            extra_columns: map.extra.clone(),
+        }))
+    }
+
+    /// Reads the pieces, a few per thread at a time, and writes their rows in input order.
+    fn read_pieces(
+        &mut self,
+        s: u32,
+        source: &Source,
+        reading: &Reading<'_>,
+        pieces: &[(usize, usize)],
+        mapped: &mut Mapped<'_>,
+        progress: &mut Progress,
+    ) -> Result<u64, Error> {
+        let window = 4 * rayon::current_num_threads().max(1);
+        let done = AtomicU64::new(0);
+        let mut expected = pieces.first().map_or(reading.data.len(), |p| p.0);
+        let mut lines = reading.header_lines;
+        let mut rows = 0;
+        for group in pieces.chunks(window) {
+            let mut read: Vec<Piece> = Vec::with_capacity(group.len());
+            // The group's bytes are hashed beside its reading.
+            let hash_to = mapped.skip + group.last().map_or(0, |p| p.1);
+            let bytes: &[u8] = mapped.map;
+            let to_hash = &bytes[mapped.hashed.min(hash_to)..hash_to];
+            let hashing = &mut *mapped;
+            rayon::join(
+                || hashing.update(to_hash),
+                || {
+                    group
+                        .par_iter()
+                        .map(|&(start, limit)| reading.read_piece(start, limit))
+                        .collect_into_vec(&mut read)
+                },
+            );
+            mapped.hashed = mapped.hashed.max(hash_to);
+            for piece in read {
+                let piece = if piece.start == expected {
+                    piece
+                } else {
+                    // The piece before ran past this cut: read all the rest from its end.
+                    reading.read_piece(expected, reading.data.len())
+                };
+                rows += piece.rows;
+                expected = piece.stop.end;
+                self.write_piece(s, source, reading, piece, &mut lines)?;
+                done.store(expected as u64, Ordering::Relaxed);
+                if expected >= reading.data.len() {
+                    break;
+                }
+            }
+            mapped.release(expected);
+            progress.update(&done, 0);
+            if expected >= reading.data.len() {
+                break;
+            }
+        }
+        progress.update(&done, rows);
+        Ok(rows)
+    }
+
+    fn write_piece(
+        &mut self,
+        s: u32,
+        source: &Source,
+        reading: &Reading<'_>,
+        piece: Piece,
+        lines: &mut u64,
+    ) -> Result<(), Error> {
+        self.tally.out_of_scope(piece.other);
+        for word in &piece.words {
+            if word.other == Some(true) && word.rows > 0 {
+                self.tally.caught(word.raw.trim_ascii(), word.rows);
+            }
+        }
+        for (word, rows) in &piece.caught {
+            self.tally.caught(word, *rows);
+        }
+        for kept in piece.kept {
+            self.record(
+                s,
+                source,
+                1 + *lines + kept.lines_before,
+                &kept.record,
+                kept.first,
+                reading.map,
+                reading.decoding,
+                reading.layout.delimiter,
+            )?;
+        }
+        *lines += piece.stop.lines;
+        Ok(())
+    }
+}
