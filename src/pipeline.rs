@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufReader, BufWriter, IsTerminal};
+use std::io::{BufReader, BufWriter, IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -31,14 +31,14 @@ use crate::input::records::{self, Records};
 use crate::input::source::{DigestKind, Source};
 use crate::input::values::Vocabulary;
 use crate::output::dir::Staging;
-use crate::output::lists::{CsvOut, LIST_COLUMNS, REJECT_COLUMNS};
+use crate::output::lists::{CsvOut, LIST_COLUMNS, REJECT_COLUMNS, RowEncoder};
 use crate::output::pseudonym::Pseudonymizer;
 use crate::output::split::{List, SplitLists};
 use crate::output::summary::{
     ColumnFound, Counts, InputSummary, ListCounts, ListCountsWithNotAffected, Summary,
 };
-use crate::rules::across::Index;
-use crate::rules::case::{Benefit, Case, Decision};
+use crate::rules::across::{Index, Pending};
+use crate::rules::case::{Benefit, Decision};
 use crate::rules::explain::explanation;
 use crate::rules::ground::Patterns;
 use crate::rules::{self, Authority, Classification, Evaluation, Facts, Path, Rule, params};
@@ -102,10 +102,10 @@ enum First {
     Other {
         caught: bool,
     },
+    /// A bonus-related row: its index entry and its spilled columns, made in parallel.
     Bonus {
-        case: Box<Case>,
-        alone: Classification,
-        with_prior_grant: Classification,
+        pending: Pending,
+        columns: Vec<u8>,
     },
 }
 
@@ -294,13 +294,7 @@ fn pass1(
     watch: Option<&str>,
 ) -> Result<FirstPass, Error> {
     let mut rejects = CsvOut::create(staging, "rejects.csv", &REJECT_COLUMNS, cfg.excel)?;
-    let mut spill =
-        csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(BufWriter::with_capacity(
-                256 * 1024,
-                staging.create_file(SPILL)?,
-            ));
+    let mut spill = BufWriter::with_capacity(1 << 20, staging.create_file(SPILL)?);
     let mut index = Index::default();
     let mut tally = Tally::default();
     let mut watched = Vec::new();
@@ -342,7 +336,7 @@ fn pass1(
 struct Pass1<'a> {
     cfg: &'a ScanConfig,
     rejects: &'a mut CsvOut,
-    spill: &'a mut csv::Writer<BufWriter<std::fs::File>>,
+    spill: &'a mut BufWriter<std::fs::File>,
     index: &'a mut Index,
     tally: &'a mut Tally,
     /// For `explain`: keep the rejects with this case id in `watched`.
@@ -447,8 +441,7 @@ impl Pass1<'_> {
         delimiter: u8,
     ) -> Result<(), Error> {
         self.tally.counts.rows_read += 1;
-        let spill_error =
-            |e: csv::Error| Error::output(SPILL, std::io::Error::other(e.to_string()));
+        let spill_error = |e| Error::output(SPILL, e);
         match first {
             First::Reject(column, reason) => {
                 self.tally.counts.rejected += 1;
@@ -499,43 +492,45 @@ impl Pass1<'_> {
                     }
                 }
                 if self.cfg.audit_all {
-                    spill_row(self.spill, "O", s, line, rec, map, decoding).map_err(spill_error)?;
+                    let columns = spill_columns(rec, map, decoding);
+                    spill_row(self.spill, "O", s, line, &columns).map_err(spill_error)?;
                 }
             }
-            First::Bonus {
-                case,
-                alone,
-                with_prior_grant,
-            } => {
-                self.index.push(&case, s, line, alone, with_prior_grant);
-                spill_row(self.spill, "B", s, line, rec, map, decoding).map_err(spill_error)?;
+            First::Bonus { pending, columns } => {
+                self.index.push_pending(pending, s, line);
+                spill_row(self.spill, "B", s, line, &columns).map_err(spill_error)?;
             }
         }
         Ok(())
     }
 }
 
-/// Writes a row to the spill file: kind, input, line, then the canonical columns in order.
+/// Writes a row to the spill file: kind, input, line, then the canonical columns in order
+/// (as [`spill_columns`] encoded them).
 fn spill_row(
-    spill: &mut csv::Writer<BufWriter<std::fs::File>>,
+    spill: &mut BufWriter<std::fs::File>,
     kind: &str,
     s: u32,
     line: u64,
-    rec: &ByteRecord,
-    map: &ColumnMap,
-    decoding: Decoding,
-) -> csv::Result<()> {
-    spill.write_field(kind)?;
-    spill.write_field(s.to_string())?;
-    spill.write_field(line.to_string())?;
-    for col in Col::ALL {
+    columns: &[u8],
+) -> std::io::Result<()> {
+    write!(spill, "{kind},{s},{line},")?;
+    spill.write_all(columns)
+}
+
+/// A row's canonical columns, decoded and encoded as the spill file holds them after its kind,
+/// input and line: made where the row is read, in parallel.
+fn spill_columns(rec: &ByteRecord, map: &ColumnMap, decoding: Decoding) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rec.as_slice().len() + 32);
+    let columns = Col::ALL.map(|col| {
         let field = map
             .position(col)
             .and_then(|i| rec.get(i))
             .unwrap_or_default();
-        spill.write_field(decode(field, decoding).as_bytes())?;
-    }
-    spill.write_record(None::<&[u8]>)
+        decode(field, decoding)
+    });
+    RowEncoder::with_delimiter(b',').encode_into(columns.iter().map(|c| c.as_bytes()), &mut out);
+    out
 }
 
 fn first_pass(
@@ -565,9 +560,8 @@ fn first_pass(
                 alone
             };
             First::Bonus {
-                case,
-                alone,
-                with_prior_grant,
+                pending: Pending::new(&case, alone, with_prior_grant),
+                columns: spill_columns(rec, map, decoding),
             }
         }
     }
@@ -584,6 +578,8 @@ struct Lists<'a> {
 /// One finished output row.
 struct ListRow {
     fields: Vec<String>,
+    /// `fields` as the lists write them.
+    encoded: Vec<u8>,
     classification: Classification,
     outcome: Option<rules::Outcome>,
     rule: Rule,
@@ -631,13 +627,17 @@ fn pass2(
         batch[..n]
             .par_iter()
             .zip(numbers.par_iter())
-            .map(|(rec, number)| {
-                let mut row = list_row(rec, *number, names, index, &cfg.vocab, &cfg.patterns);
-                if let Some(key) = &cfg.pseudonymize {
-                    row.fields[3] = key.pseudonym(&row.fields[3]);
-                }
-                row
-            })
+            .map_init(
+                || RowEncoder::new(cfg.excel),
+                |encoder, (rec, number)| {
+                    let mut row = list_row(rec, *number, names, index, &cfg.vocab, &cfg.patterns);
+                    if let Some(key) = &cfg.pseudonymize {
+                        row.fields[3] = key.pseudonym(&row.fields[3]);
+                    }
+                    encoder.encode_into(&row.fields, &mut row.encoded);
+                    row
+                },
+            )
             .collect_into_vec(&mut rows);
         for row in rows.drain(..) {
             if row.bonus {
@@ -669,7 +669,7 @@ fn pass2(
                         if let Some(y) = year {
                             y.reopen += 1;
                         }
-                        lists.reopen.write(&row.fields)?;
+                        lists.reopen.write_encoded(&row.encoded)?;
                         if let Some(split) = &mut lists.split {
                             split.write(List::Reopen, &row.authority, &row.fields)?;
                         }
@@ -683,7 +683,7 @@ fn pass2(
                         if let Some(y) = year {
                             y.review += 1;
                         }
-                        lists.review.write(&row.fields)?;
+                        lists.review.write_encoded(&row.encoded)?;
                         if let Some(split) = &mut lists.split {
                             split.write(List::Review, &row.authority, &row.fields)?;
                         }
@@ -696,7 +696,7 @@ fn pass2(
                     Classification::OutOfScope => {}
                 }
             }
-            lists.audit.write(&row.fields)?;
+            lists.audit.write_encoded(&row.encoded)?;
         }
         if n < batch.len() {
             break;
@@ -794,6 +794,7 @@ fn list_row(
     ];
     ListRow {
         fields,
+        encoded: Vec::new(),
         classification: eval.classification,
         outcome: eval.outcome,
         rule: eval.rule,

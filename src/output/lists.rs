@@ -31,10 +31,55 @@ pub const LIST_COLUMNS: [&str; 19] = [
 
 pub const REJECT_COLUMNS: [&str; 5] = ["source", "line", "column", "reason", "raw"];
 
+/// Encodes rows as the CSV outputs write them (the csv crate's own writer, `csv_core`), so that
+/// rows can be encoded where they are made, in parallel, and only their bytes written in order
+/// ([`CsvOut::write_encoded`]).
+pub struct RowEncoder {
+    core: csv_core::Writer,
+}
+
+impl RowEncoder {
+    /// The encoder of the outputs: `;` with `--excel`, else `,`.
+    pub fn new(excel: bool) -> RowEncoder {
+        RowEncoder::with_delimiter(if excel { b';' } else { b',' })
+    }
+
+    pub fn with_delimiter(delimiter: u8) -> RowEncoder {
+        RowEncoder {
+            core: csv_core::WriterBuilder::new().delimiter(delimiter).build(),
+        }
+    }
+
+    /// Appends one encoded row, its line end included, to `out`.
+    pub fn encode_into<I, T>(&mut self, record: I, out: &mut Vec<u8>)
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        let mut at = out.len();
+        for (i, field) in record.into_iter().enumerate() {
+            let field = field.as_ref();
+            // Room for the worst case: every byte a quote, two quotes, a delimiter.
+            out.resize(at + 2 * field.len() + 4, 0);
+            if i > 0 {
+                let (_, n) = self.core.delimiter(&mut out[at..]);
+                at += n;
+            }
+            let (_, _, n) = self.core.field(field, &mut out[at..]);
+            at += n;
+        }
+        out.resize(at + 4, 0);
+        let (_, n) = self.core.terminator(&mut out[at..]);
+        out.truncate(at + n);
+    }
+}
+
 /// One CSV output file.
 pub struct CsvOut {
     name: String,
-    writer: csv::Writer<BufWriter<File>>,
+    file: BufWriter<File>,
+    encoder: RowEncoder,
+    row: Vec<u8>,
     pub rows: u64,
 }
 
@@ -45,17 +90,16 @@ impl CsvOut {
         header: &[&str],
         excel: bool,
     ) -> Result<CsvOut, Error> {
-        let mut file = BufWriter::with_capacity(256 * 1024, staging.create_file(name)?);
+        let mut file = BufWriter::with_capacity(1 << 20, staging.create_file(name)?);
         if excel {
             file.write_all(b"\xEF\xBB\xBF")
                 .map_err(|e| Error::output(staging.path().join(name), e))?;
         }
-        let writer = csv::WriterBuilder::new()
-            .delimiter(if excel { b';' } else { b',' })
-            .from_writer(file);
         let mut out = CsvOut {
             name: name.to_string(),
-            writer,
+            file,
+            encoder: RowEncoder::new(excel),
+            row: Vec::new(),
             rows: 0,
         };
         out.write(header)?;
@@ -68,23 +112,65 @@ impl CsvOut {
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        self.rows += 1;
-        self.writer.write_record(record).map_err(|e| self.error(e))
+        let mut row = std::mem::take(&mut self.row);
+        row.clear();
+        self.encoder.encode_into(record, &mut row);
+        let written = self.write_encoded(&row);
+        self.row = row;
+        written
     }
 
-    fn error(&self, e: csv::Error) -> Error {
-        Error::output(&self.name, std::io::Error::other(e.to_string()))
+    /// Writes a row encoded by a [`RowEncoder`] of the same delimiter.
+    pub fn write_encoded(&mut self, row: &[u8]) -> Result<(), Error> {
+        self.rows += 1;
+        self.file
+            .write_all(row)
+            .map_err(|e| Error::output(&self.name, e))
     }
 
     pub fn finish(self) -> Result<(), Error> {
         let name = self.name.clone();
-        let file = self
-            .writer
+        self.file
             .into_inner()
-            .map_err(|e| Error::output(&name, std::io::Error::other(e.to_string())))?;
-        file.into_inner()
             .map_err(|e| Error::output(&name, std::io::Error::other(e.to_string())))?
             .sync_all()
             .map_err(|e| Error::output(&name, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_encoded_as_the_csv_writer_writes_them() {
+        let rows: &[&[&str]] = &[
+            &["a", "b"],
+            &[""],
+            &["", ""],
+            &[
+                "x,y",
+                "say \"hi\"",
+                "two\nlines",
+                "cr\r",
+                " lead",
+                "#",
+                "semi;colon",
+            ],
+            &[],
+        ];
+        for excel in [false, true] {
+            let mut encoder = RowEncoder::new(excel);
+            let mut writer = csv::WriterBuilder::new()
+                .flexible(true)
+                .delimiter(if excel { b';' } else { b',' })
+                .from_writer(Vec::new());
+            let mut ours = Vec::new();
+            for row in rows {
+                writer.write_record(*row).unwrap();
+                encoder.encode_into(*row, &mut ours);
+            }
+            assert_eq!(ours, writer.into_inner().unwrap(), "excel {excel}");
+        }
     }
 }

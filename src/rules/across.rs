@@ -25,6 +25,36 @@ struct Entry {
     reopen_with_prior_grant: bool,
 }
 
+/// A row's entry, made where the row is read (in parallel: hashing its columns is the costly
+/// part) and added in input order by [`Index::push_pending`].
+#[derive(Debug, Clone)]
+pub struct Pending {
+    entry: Entry,
+    grant_id: Option<Box<str>>,
+}
+
+impl Pending {
+    pub fn new(case: &Case, alone: Classification, with_prior_grant: Classification) -> Pending {
+        let grant = case.decision == Decision::Granted
+            && matches!(case.benefit, Benefit::Il22 | Benefit::Aktl22);
+        Pending {
+            entry: Entry {
+                person: person_key(&case.cpr),
+                case_key: key128(&case.case_id),
+                content: content_key(case),
+                decision_date: case.decision_date,
+                source: 0,
+                line: 0,
+                benefit: case.benefit,
+                decision: case.decision,
+                reopen_alone: alone == Classification::Reopen,
+                reopen_with_prior_grant: with_prior_grant == Classification::Reopen,
+            },
+            grant_id: grant.then(|| case.case_id.clone().into_boxed_str()),
+        }
+    }
+}
+
 /// The settled facts of one row, compact; turned into [`Facts`] when the row is written.
 #[derive(Debug, Clone, Copy, Default)]
 struct Settled {
@@ -108,24 +138,19 @@ impl Index {
         alone: Classification,
         with_prior_grant: Classification,
     ) -> u32 {
+        self.push_pending(Pending::new(case, alone, with_prior_grant), source, line)
+    }
+
+    /// Adds a row whose entry was made beforehand (see [`Pending`]). Returns its number.
+    pub fn push_pending(&mut self, pending: Pending, source: u32, line: u64) -> u32 {
         let n = u32::try_from(self.entries.len()).expect("fewer than 4 billion bonus-related rows");
-        if case.decision == Decision::Granted
-            && matches!(case.benefit, Benefit::Il22 | Benefit::Aktl22)
-        {
-            self.grant_ids
-                .insert(n, case.case_id.clone().into_boxed_str());
+        if let Some(id) = pending.grant_id {
+            self.grant_ids.insert(n, id);
         }
         self.entries.push(Entry {
-            person: person_key(&case.cpr),
-            case_key: key128(&case.case_id),
-            content: content_key(case),
-            decision_date: case.decision_date,
             source,
             line,
-            benefit: case.benefit,
-            decision: case.decision,
-            reopen_alone: alone == Classification::Reopen,
-            reopen_with_prior_grant: with_prior_grant == Classification::Reopen,
+            ..pending.entry
         });
         n
     }
