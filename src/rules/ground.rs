@@ -2,6 +2,8 @@
 //! name, by one pattern table over folded Danish.
 
 use super::case::{Case, ReasonCode};
+use aho_corasick::{AhoCorasick, MatchKind};
+
 use super::text::fold;
 
 /// What the refusal rested on, as far as the record tells.
@@ -61,26 +63,37 @@ pub const BUILT_IN: &[(ReasonCode, &str)] = &[
     (ReasonCode::NotCoveredPerson, "§ 2, stk. 4"),
 ];
 
-/// The pattern table in force: the built-in patterns and any from the mapping file.
+/// The pattern table in force: the built-in patterns and any from the mapping file. The table
+/// stays a plain list (see [`BUILT_IN`]); it is matched by one Aho-Corasick automaton over all of
+/// its patterns, built when the table changes, so a text is read once however many patterns.
 #[derive(Debug, Clone)]
 pub struct Patterns {
     entries: Vec<(ReasonCode, String)>,
+    automaton: AhoCorasick,
 }
 
 impl Default for Patterns {
     fn default() -> Self {
-        Patterns {
-            entries: BUILT_IN.iter().map(|&(g, p)| (g, p.to_string())).collect(),
-        }
+        Patterns::new(BUILT_IN.iter().map(|&(g, p)| (g, p.to_string())).collect())
     }
 }
 
 impl Patterns {
+    fn new(entries: Vec<(ReasonCode, String)>) -> Patterns {
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(entries.iter().map(|(_, p)| p))
+            .expect("a few short patterns fit any automaton");
+        Patterns { entries, automaton }
+    }
+
     /// Adds a pattern (folded like the text it is matched against).
     pub fn add(&mut self, ground: ReasonCode, pattern: &str) {
         let folded = fold(pattern);
         if !folded.is_empty() {
-            self.entries.push((ground, folded));
+            let mut entries = std::mem::take(&mut self.entries);
+            entries.push((ground, folded));
+            *self = Patterns::new(entries);
         }
     }
 
@@ -88,15 +101,28 @@ impl Patterns {
         self.entries.iter().map(|(g, p)| (*g, p.as_str()))
     }
 
-    /// The grounds a refusal text names.
+    /// Which patterns of the table a folded text holds (a pattern ending in a digit only where
+    /// no further digit follows), by table position.
+    fn matched(&self, folded: &str) -> Vec<bool> {
+        let mut matched = vec![false; self.entries.len()];
+        for m in self.automaton.find_overlapping_iter(folded) {
+            let pattern = m.pattern().as_usize();
+            if !matched[pattern] && bounded(folded, &self.entries[pattern].1, m.end()) {
+                matched[pattern] = true;
+            }
+        }
+        matched
+    }
+
+    /// The grounds a refusal text names, in the order of the table.
     pub fn grounds_in(&self, text: &str) -> Vec<ReasonCode> {
         let mut found = Vec::new();
         if text.trim().is_empty() {
             return found;
         }
-        let folded = fold(text);
-        for (ground, pattern) in &self.entries {
-            if !found.contains(ground) && contains_bounded(&folded, pattern) {
+        let matched = self.matched(&fold(text));
+        for ((ground, _), hit) in self.entries.iter().zip(matched) {
+            if hit && !found.contains(ground) {
                 found.push(*ground);
             }
         }
@@ -110,15 +136,25 @@ impl Patterns {
         if text.trim().is_empty() {
             return Vec::new();
         }
-        let folded = fold(text);
+        let matched = self.matched(&fold(text));
         self.entries
             .iter()
-            .filter(|(_, pattern)| contains_bounded(&folded, pattern))
-            .map(|(ground, pattern)| (*ground, pattern.as_str()))
+            .zip(matched)
+            .filter(|(_, hit)| *hit)
+            .map(|((ground, pattern), _)| (*ground, pattern.as_str()))
             .collect()
     }
 }
 
+/// Whether a match of `pattern` ending at `end` counts: a pattern that ends in a digit does not
+/// match where a further digit follows, so `§ 16` is not found in `§ 160`.
+fn bounded(text: &str, pattern: &str, end: usize) -> bool {
+    !pattern.ends_with(|c: char| c.is_ascii_digit())
+        || !text[end..].starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The plain reading of the table, one pattern at a time: what the automaton must equal.
+#[cfg(test)]
 fn contains_bounded(text: &str, pattern: &str) -> bool {
     let needs_bound = pattern.ends_with(|c: char| c.is_ascii_digit());
     text.match_indices(pattern).any(|(at, _)| {
@@ -152,6 +188,47 @@ pub fn ground_of(case: &Case, patterns: &Patterns) -> GroundFinding {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_automaton_finds_what_each_pattern_finds_alone() {
+        let mut patterns = Patterns::default();
+        patterns.add(ReasonCode::Program, "§ 1");
+        patterns.add(ReasonCode::Other, "16");
+        let words = [
+            "§ 16",
+            "§16",
+            "§ 160",
+            "§ 1",
+            "stk. 2",
+            "§ 2, stk. 3",
+            "ikke",
+            "selvforsørgende",
+            "hjemrejseprogrammet",
+            "hjemrejseydelse",
+            "tidligere fået",
+            "integrationsprogram",
+            "x",
+            " ",
+            "1",
+            "§§ 22-25",
+            "aktivlovens",
+            "omfattet af programmet",
+            "ikke bestået",
+        ];
+        for a in words {
+            for b in words {
+                for c in ["", " ", "6", "§ 2, stk. 4"] {
+                    let text = format!("{a}{c}{b}");
+                    let folded = fold(&text);
+                    let plain: Vec<(ReasonCode, &str)> = patterns
+                        .entries()
+                        .filter(|(_, p)| contains_bounded(&folded, p))
+                        .collect();
+                    assert_eq!(patterns.matches_in(&text), plain, "{text}");
+                }
+            }
+        }
+    }
     use super::*;
 
     fn grounds(text: &str) -> Vec<ReasonCode> {
