@@ -529,7 +529,8 @@ fn spill_columns(rec: &ByteRecord, map: &ColumnMap, decoding: Decoding) -> Vec<u
             .unwrap_or_default();
         decode(field, decoding)
     });
-    RowEncoder::with_delimiter(b',').encode_into(columns.iter().map(|c| c.as_bytes()), &mut out);
+    RowEncoder::with_delimiter(b',')
+        .encode_into(&columns.each_ref().map(|c| c.as_bytes()), &mut out);
     out
 }
 
@@ -590,6 +591,9 @@ struct ListRow {
     bonus: bool,
 }
 
+/// Rows per batch of pass 2 at most.
+const PASS2_BATCH: usize = 4096;
+
 fn pass2(
     cfg: &ScanConfig,
     spill_path: &std::path::Path,
@@ -605,9 +609,12 @@ fn pass2(
         .from_reader(BufReader::new(file));
     let spill_error =
         |e: csv::Error| Error::output(spill_path, std::io::Error::other(e.to_string()));
-    let mut batch: Vec<StringRecord> = (0..cfg.batch_size).map(|_| StringRecord::new()).collect();
-    let mut numbers: Vec<Option<u32>> = Vec::with_capacity(cfg.batch_size);
-    let mut rows: Vec<ListRow> = Vec::with_capacity(cfg.batch_size);
+    // Every spilled row is a whole row to classify and write: a smaller batch than pass 1's
+    // keeps the rows in flight (and memory) small while both threads stay busy.
+    let batch_size = cfg.batch_size.min(PASS2_BATCH);
+    let mut batch: Vec<StringRecord> = (0..batch_size).map(|_| StringRecord::new()).collect();
+    let mut numbers: Vec<Option<u32>> = Vec::with_capacity(batch_size);
+    let mut rows: Vec<ListRow> = Vec::with_capacity(batch_size);
     let mut next_bonus = 0u32;
     loop {
         let mut n = 0;

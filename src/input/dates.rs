@@ -19,8 +19,10 @@ pub fn parse_date(field: &str) -> Result<Option<NaiveDate>, UnreadableDate> {
         .chars()
         .find(|c| matches!(c, '-' | '.' | '/'))
         .ok_or(UnreadableDate)?;
-    let parts: Vec<&str> = date.split(sep).collect();
-    let [a, b, c] = parts.as_slice() else {
+    let mut parts = date.split(sep);
+    let (Some(a), Some(b), Some(c), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(UnreadableDate);
     };
     let number = |s: &str, max_len: usize| -> Result<u32, UnreadableDate> {

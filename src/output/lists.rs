@@ -51,24 +51,23 @@ impl RowEncoder {
     }
 
     /// Appends one encoded row, its line end included, to `out`.
-    pub fn encode_into<I, T>(&mut self, record: I, out: &mut Vec<u8>)
-    where
-        I: IntoIterator<Item = T>,
-        T: AsRef<[u8]>,
-    {
+    pub fn encode_into<T: AsRef<[u8]>>(&mut self, record: &[T], out: &mut Vec<u8>) {
+        // Room for the worst case: every byte a quote, two quotes and a delimiter per field.
+        let room: usize = record
+            .iter()
+            .map(|f| 2 * f.as_ref().len() + 3)
+            .sum::<usize>()
+            + 4;
         let mut at = out.len();
-        for (i, field) in record.into_iter().enumerate() {
-            let field = field.as_ref();
-            // Room for the worst case: every byte a quote, two quotes, a delimiter.
-            out.resize(at + 2 * field.len() + 4, 0);
+        out.resize(at + room, 0);
+        for (i, field) in record.iter().enumerate() {
             if i > 0 {
                 let (_, n) = self.core.delimiter(&mut out[at..]);
                 at += n;
             }
-            let (_, _, n) = self.core.field(field, &mut out[at..]);
+            let (_, _, n) = self.core.field(field.as_ref(), &mut out[at..]);
             at += n;
         }
-        out.resize(at + 4, 0);
         let (_, n) = self.core.terminator(&mut out[at..]);
         out.truncate(at + n);
     }
@@ -114,7 +113,8 @@ impl CsvOut {
     {
         let mut row = std::mem::take(&mut self.row);
         row.clear();
-        self.encoder.encode_into(record, &mut row);
+        let fields: Vec<T> = record.into_iter().collect();
+        self.encoder.encode_into(&fields, &mut row);
         let written = self.write_encoded(&row);
         self.row = row;
         written
@@ -168,7 +168,7 @@ mod tests {
             let mut ours = Vec::new();
             for row in rows {
                 writer.write_record(*row).unwrap();
-                encoder.encode_into(*row, &mut ours);
+                encoder.encode_into(row, &mut ours);
             }
             assert_eq!(ours, writer.into_inner().unwrap(), "excel {excel}");
         }

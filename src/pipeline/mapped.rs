@@ -353,13 +353,17 @@ impl Pass1<'_> {
             map.width,
             &mut parser,
         );
+        // Finding the cuts touched a page here and there all over the file: let them go.
+        // SAFETY: as in `Mapped::release`; nothing borrowed from the map is held across.
+        let _ = unsafe {
+            mapped.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, bytes.len())
+        };
         let pieces: Vec<(usize, usize)> = cuts
             .iter()
             .zip(cuts[1..].iter().chain([&data.len()]))
             .map(|(&a, &b)| (a, b))
             .collect();
 
-        let _ = mapped.advise(memmap2::Advice::Sequential);
         let mut hashing = Mapped {
             map: &mapped,
             skip,
@@ -421,7 +425,7 @@ impl Pass1<'_> {
         mapped: &mut Mapped<'_>,
         progress: &mut Progress,
     ) -> Result<u64, Error> {
-        let window = 4 * rayon::current_num_threads().max(1);
+        let window = 2 * rayon::current_num_threads().max(1);
         let done = AtomicU64::new(0);
         let mut expected = pieces.first().map_or(reading.data.len(), |p| p.0);
         let mut lines = reading.header_lines;

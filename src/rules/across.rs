@@ -4,15 +4,20 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::case::{Benefit, Case, Decision};
 use super::{Classification, Facts};
 
-/// One bonus-related row, as much as the settling needs (about 60 bytes).
+/// The person key of a row without CPR (a key of a CPR is a hash, never 0).
+const NO_PERSON: u128 = 0;
+
+/// One bonus-related row, as much as the settling needs (64 bytes).
 #[derive(Debug, Clone)]
 struct Entry {
-    person: Option<u128>,
+    /// The person's key, [`NO_PERSON`] when the CPR is empty (an `Option` would take 16 bytes
+    /// more a row).
+    person: u128,
     case_key: u128,
     content: u64,
     decision_date: NaiveDate,
@@ -39,7 +44,7 @@ impl Pending {
             && matches!(case.benefit, Benefit::Il22 | Benefit::Aktl22);
         Pending {
             entry: Entry {
-                person: person_key(&case.cpr),
+                person: person_key(&case.cpr).unwrap_or(NO_PERSON),
                 case_key: key128(&case.case_id),
                 content: content_key(case),
                 decision_date: case.decision_date,
@@ -93,30 +98,43 @@ pub fn person_key(cpr: &str) -> Option<u128> {
 }
 
 /// A digest of every canonical column (as read) and the reading warnings: equal for identical rows.
+/// Each text goes in with its length before it and each value as its variant's number (255 for
+/// none), so no two different rows give the same bytes.
 fn content_key(case: &Case) -> u64 {
-    let mut h = blake3::Hasher::new();
-    let text = format!(
-        "{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}",
-        case.case_id,
-        case.cpr,
-        case.municipality_code,
-        case.benefit,
-        case.decision,
-        case.application_date,
-        case.decision_date,
-        case.refusal_reasons,
-        case.refusal_text,
-        case.person_category,
-        case.program,
-        case.public_assistance,
-        case.exam,
-        case.exam_date,
-        case.prior_bonus,
-        case.appeal,
-        case.warnings,
-    );
-    h.update(text.as_bytes());
-    u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
+    let mut bytes = Vec::with_capacity(128 + case.refusal_text.len());
+    let text = |bytes: &mut Vec<u8>, text: &str| {
+        bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(text.as_bytes());
+    };
+    let day = |bytes: &mut Vec<u8>, day: Option<NaiveDate>| {
+        let n = day.map_or(i64::MIN, |d| i64::from(d.num_days_from_ce()));
+        bytes.extend_from_slice(&n.to_le_bytes());
+    };
+    text(&mut bytes, &case.case_id);
+    text(&mut bytes, &case.cpr);
+    text(&mut bytes, &case.municipality_code);
+    text(&mut bytes, &case.refusal_text);
+    day(&mut bytes, case.application_date);
+    day(&mut bytes, Some(case.decision_date));
+    day(&mut bytes, case.exam_date);
+    bytes.extend_from_slice(&[
+        case.benefit as u8,
+        case.decision as u8,
+        case.person_category.map_or(u8::MAX, |v| v as u8),
+        case.program.map_or(u8::MAX, |v| v as u8),
+        case.public_assistance.map_or(u8::MAX, |v| v as u8),
+        case.exam.map_or(u8::MAX, |v| v as u8),
+        case.prior_bonus.map_or(u8::MAX, |v| v as u8),
+        case.appeal.map_or(u8::MAX, |v| v as u8),
+    ]);
+    bytes.extend_from_slice(&(case.refusal_reasons.len() as u64).to_le_bytes());
+    bytes.extend(case.refusal_reasons.iter().map(|&r| r as u8));
+    bytes.extend_from_slice(&(case.warnings.len() as u64).to_le_bytes());
+    for warning in &case.warnings {
+        text(&mut bytes, &warning.to_string());
+    }
+    let hash = blake3::hash(&bytes);
+    u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
 impl Index {
@@ -166,25 +184,25 @@ impl Index {
     /// SPEC §3.3: identical rows with one case id are one decision (later copies point to the
     /// first); differing rows with one case id conflict.
     fn settle_duplicates(&self, settled: &mut [Settled]) {
-        let mut by_case: Vec<(u128, u32)> = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.case_key, i as u32))
-            .collect();
-        by_case.sort_unstable();
-        for group in by_case.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
-            let first_content = self.entries[group[0].1 as usize].content;
+        // Row numbers sorted by case id, then input order (4 bytes a row, not a copy of keys).
+        let key = |i: u32| self.entries[i as usize].case_key;
+        let mut by_case: Vec<u32> = (0..self.entries.len() as u32).collect();
+        by_case.sort_unstable_by_key(|&i| (key(i), i));
+        for group in by_case
+            .chunk_by(|&a, &b| key(a) == key(b))
+            .filter(|g| g.len() > 1)
+        {
+            let first_content = self.entries[group[0] as usize].content;
             let conflicting = group
                 .iter()
-                .any(|&(_, i)| self.entries[i as usize].content != first_content);
-            for (k, &(_, i)) in group.iter().enumerate() {
+                .any(|&i| self.entries[i as usize].content != first_content);
+            for (k, &i) in group.iter().enumerate() {
                 let content = self.entries[i as usize].content;
                 settled[i as usize].conflicting = conflicting;
                 settled[i as usize].duplicate_of = group[..k]
                     .iter()
-                    .find(|&&(_, j)| self.entries[j as usize].content == content)
-                    .map(|&(_, j)| j);
+                    .copied()
+                    .find(|&j| self.entries[j as usize].content == content);
             }
         }
     }
@@ -192,17 +210,13 @@ impl Index {
     /// SPEC §4 step 7, over the rows of each person (duplicates left out; they take the facts of
     /// the row they repeat).
     fn settle_persons(&self, settled: &mut [Settled]) {
-        let mut by_person: Vec<(u128, u32)> = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| settled[*i].duplicate_of.is_none())
-            .filter_map(|(i, e)| e.person.map(|p| (p, i as u32)))
+        let person = |i: u32| self.entries[i as usize].person;
+        let mut by_person: Vec<u32> = (0..self.entries.len() as u32)
+            .filter(|&i| settled[i as usize].duplicate_of.is_none() && person(i) != NO_PERSON)
             .collect();
-        by_person.sort_unstable();
-        for group in by_person.chunk_by(|a, b| a.0 == b.0) {
-            let rows: Vec<u32> = group.iter().map(|&(_, i)| i).collect();
-            self.settle_person(&rows, settled);
+        by_person.sort_unstable_by_key(|&i| (person(i), i));
+        for rows in by_person.chunk_by(|&a, &b| person(a) == person(b)) {
+            self.settle_person(rows, settled);
         }
         for i in 0..settled.len() {
             if let Some(first) = settled[i].duplicate_of {
