@@ -480,14 +480,11 @@ impl Pass1<'_> {
                         .position(Col::Benefit)
                         .and_then(|i| rec.get(i))
                         .unwrap_or_default();
-                    // Decoded as the input is (a Windows-1252 word stays readable), and never a
-                    // CPR number in summary.json, whatever the mapping points `benefit` at.
-                    let word = decode(word, decoding);
-                    let word = record::shown_word(word.trim()).as_bytes();
-                    match self.tally.caught.get_mut(word) {
+                    let word = caught_word(word, decoding);
+                    match self.tally.caught.get_mut(word.as_bytes()) {
                         Some(n) => *n += 1,
                         None => {
-                            self.tally.caught.insert(word.to_vec(), 1);
+                            self.tally.caught.insert(word.as_bytes().to_vec(), 1);
                         }
                     }
                 }
@@ -502,6 +499,16 @@ impl Pass1<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// A benefit word caught by the catch-all as `summary.json` counts it: decoded as the input is
+/// (a Windows-1252 word stays readable), trimmed, and never a CPR number, whatever the mapping
+/// points `benefit` at.
+fn caught_word(raw: &[u8], decoding: Decoding) -> Cow<'_, str> {
+    match decode(raw, decoding) {
+        Cow::Borrowed(word) => Cow::Borrowed(record::shown_word(word.trim())),
+        Cow::Owned(word) => Cow::Owned(record::shown_word(word.trim()).to_string()),
     }
 }
 

@@ -217,6 +217,28 @@ impl<R: Read> Read for LineEnds<R> {
     }
 }
 
+/// A field's line ends as [`LineEnds`] leaves them: `\r\n` and a lone `\r` as `\n` (for the
+/// memory-mapped reader, `input::scan`, which reads the bytes as they are).
+pub fn uniform(field: &[u8]) -> Cow<'_, [u8]> {
+    if !field.contains(&b'\r') {
+        return Cow::Borrowed(field);
+    }
+    let mut out = Vec::with_capacity(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        if field[i] == b'\r' {
+            out.push(b'\n');
+            if field.get(i + 1) == Some(&b'\n') {
+                i += 1;
+            }
+        } else {
+            out.push(field[i]);
+        }
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
 fn read_error(file: &str) -> impl Fn(csv::Error) -> Error + '_ {
     move |e| Error::Input {
         file: file.to_string(),
@@ -253,5 +275,6 @@ mod tests {
             assert_eq!(normalised(b"\r\n\r\n", chunk), b"\n\n");
         }
         assert_eq!(normalised(b"", 8), b"");
+        assert_eq!(&*uniform(b"a\r\nb\rc\nd"), b"a\nb\nc\nd");
     }
 }

@@ -15,11 +15,15 @@
 //! records found are the records the csv crate finds, always.
 //!
 //! Lines: a record's line is one more than the line ends before its first byte (`\n`, `\r\n` and
-//! a lone `\r` each count once), blank lines skipped as the csv crate skips them.
+//! a lone `\r` each count once), blank lines skipped as the csv crate skips them; inside quoted
+//! fields `\r\n` and a lone `\r` read as `\n`, as the streaming reader reads them
+//! ([`crate::input::records::LineEnds`]).
 
 use std::ops::ControlFlow;
 
 use csv::ByteRecord;
+
+use crate::input::records::uniform;
 
 /// One record as the scan found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +110,8 @@ impl RecordParser {
         self.record.clear();
         let mut from = 0;
         for &to in &self.ends[..nend] {
-            self.record.push_field(&self.out[from..to]);
+            // Line ends inside quoted fields as the streaming reader gives them (`LineEnds`).
+            self.record.push_field(&uniform(&self.out[from..to]));
             from = to;
         }
         Some(nin)
@@ -595,7 +600,7 @@ mod tests {
             out.push((
                 1 + count_line_ends(data, 0, at),
                 rec.iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .map(|f| String::from_utf8_lossy(&uniform(f)).into_owned())
                     .collect(),
             ));
         }

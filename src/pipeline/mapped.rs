@@ -11,7 +11,7 @@
 //! Line numbers are exact: each piece counts the line ends it holds, and a row's line is the
 //! header's lines plus those of the pieces before plus those before it in its piece. A piece
 //! whose last record runs past the next cut (a quoted field that fooled the cut) shows it in its
-//! end; the pieces after it are then read again, in one piece, from where it really ended.
+//! end; the piece after it is then read again from where it really ended.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -25,7 +25,7 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 use sha2::Digest as _;
 
-use super::{First, Pass1, Progress, Tally, first_pass};
+use super::{First, Pass1, Progress, Tally, caught_word, first_pass};
 use crate::error::Error;
 use crate::input::columns::{Col, ColumnMap};
 use crate::input::encoding::{self, Decoding, decode};
@@ -67,12 +67,13 @@ const WORDS: usize = 64;
 /// One piece, read.
 struct Piece {
     start: usize,
+    limit: usize,
     stop: Stop,
     rows: u64,
     /// Rows of other benefits, only counted.
     other: u64,
     words: Vec<Word>,
-    /// Words caught by the catch-all beyond those remembered in `words`.
+    /// Words caught by the catch-all beyond those remembered in `words`, as their raw bytes.
     caught: HashMap<Vec<u8>, u64>,
     kept: Vec<Kept>,
 }
@@ -116,6 +117,7 @@ impl Reading<'_> {
         let mut full = RecordParser::new(self.layout.delimiter);
         let mut piece = Piece {
             start,
+            limit,
             stop: Stop {
                 end: start,
                 lines: 0,
@@ -154,8 +156,7 @@ impl Reading<'_> {
                             .map
                             .position(Col::Benefit)
                             .and_then(|i| record.get(i))
-                            .unwrap_or_default()
-                            .trim_ascii();
+                            .unwrap_or_default();
                         *piece.caught.entry(word.to_vec()).or_default() += 1;
                     }
                 }
@@ -191,7 +192,7 @@ impl Reading<'_> {
                         rows: u64::from(other.is_some()),
                     });
                 } else if other == Some(true) {
-                    *piece.caught.entry(raw.trim_ascii().to_vec()).or_default() += 1;
+                    *piece.caught.entry(raw.to_vec()).or_default() += 1;
                 }
                 other
             }
@@ -450,9 +451,13 @@ impl Pass1<'_> {
             for piece in read {
                 let piece = if piece.start == expected {
                     piece
+                } else if expected >= piece.limit {
+                    // The piece before ran past this whole piece: its rows are read.
+                    continue;
                 } else {
-                    // The piece before ran past this cut: read all the rest from its end.
-                    reading.read_piece(expected, reading.data.len())
+                    // The piece before ran past this cut (a quoted field fooled it): this piece
+                    // is read again from where that one really ended.
+                    reading.read_piece(expected, piece.limit)
                 };
                 rows += piece.rows;
                 expected = piece.stop.end;
@@ -483,11 +488,13 @@ impl Pass1<'_> {
         self.tally.out_of_scope(piece.other);
         for word in &piece.words {
             if word.other == Some(true) && word.rows > 0 {
-                self.tally.caught(word.raw.trim_ascii(), word.rows);
+                let shown = caught_word(&word.raw, reading.decoding);
+                self.tally.caught(shown.as_bytes(), word.rows);
             }
         }
         for (word, rows) in &piece.caught {
-            self.tally.caught(word, *rows);
+            let shown = caught_word(word, reading.decoding);
+            self.tally.caught(shown.as_bytes(), *rows);
         }
         for kept in piece.kept {
             self.record(

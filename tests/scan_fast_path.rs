@@ -1,0 +1,261 @@
+//! The parallel, memory-mapped reading of a file (`input::scan`, `pipeline::mapped`) against the
+//! single streaming csv reader that standard input goes through: on tricky generated exports,
+//! cut into many small pieces, both give byte-identical `reopen.csv`, `review.csv`, `audit.csv`
+//! and `rejects.csv`, and the same counts, caught words and digest in `summary.json`.
+//!
+//! The exports hold what breaks naive splitting: quoted fields with line breaks, delimiters and
+//! doubled quotes; quoted fields that hold whole lines looking like records (so a cut can be
+//! fooled, and the reader must notice and read on); a quote in the middle of a field; a lone
+//! `\r`; blank lines; CRLF; a byte-order mark; `;` as delimiter; Windows-1252; rejects of every
+//! reason; duplicates; a quoted `benefit`.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const COLUMNS: [&str; 16] = [
+    "case_id",
+    "cpr",
+    "municipality_code",
+    "benefit",
+    "decision",
+    "application_date",
+    "decision_date",
+    "refusal_reasons",
+    "refusal_text",
+    "person_category",
+    "program",
+    "public_assistance",
+    "exam",
+    "exam_date",
+    "prior_bonus",
+    "appeal_outcome",
+];
+
+/// A deterministic pseudo-random sequence (xorshift).
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.next(items.len())]
+    }
+}
+
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// One export as text, with `sep` between fields and `eol` after each line.
+fn export(rows: usize, sep: char, eol: &str, seed: u64) -> String {
+    let mut dice = Dice(seed);
+    let texts = [
+        "Du har ikke deltaget i introduktionsprogrammet.",
+        "Du er ikke selvforsørgende; du modtager kontanthjælp",
+        "Afslag, jf. integrationslovens §16.\nDu kan klage inden 4 uger.",
+        "Prøven er \"ikke bestået\"",
+        "Du har tidligere fået danskbonus",
+        "",
+        "Afslag på boligstøtte, da indkomsten overstiger grænsen.",
+    ];
+    let mut out = COLUMNS.join(&sep.to_string()) + eol;
+    for i in 0..rows {
+        let benefit = match dice.next(10) {
+            0..=5 => "OTHER",
+            6 => "IL22",
+            7 => "AKTL22",
+            8 => "DANSKTILLAEG",
+            _ => "il22",
+        };
+        let decision = dice.pick(&["REFUSED", "Afslag", "GRANTED", "bevilget"]);
+        let mut text = dice.pick(&texts).to_string();
+        if dice.next(25) == 0 {
+            // Whole lines that look like records, inside one quoted field.
+            for k in 0..6 {
+                text.push_str(&format!(
+                    "\nF-{k}{sep}0101801234{sep}461{sep}OTHER{sep}REFUSED{sep}{sep}2020-01-01{sep}{sep}x{sep}{sep}{sep}{sep}{sep}{sep}{sep}"
+                ));
+            }
+        }
+        let fields: Vec<String> = vec![
+            format!("K-{}", i % 997),
+            dice.pick(&["0101801234", "290280-1234", "3102801234", ""])
+                .to_string(),
+            dice.pick(&["461", "101", "999", "751"]).to_string(),
+            benefit.to_string(),
+            decision.to_string(),
+            dice.pick(&["2020-01-10", "", "15.03.2021", "2021-07-01"])
+                .to_string(),
+            dice.pick(&["2020-02-01", "01/03/2021", "2021-08-01", "2018-05-01"])
+                .to_string(),
+            dice.pick(&["PROGRAM", "NO_EXAM|PROGRAM", "", "OTHER"])
+                .to_string(),
+            quoted(&text),
+            dice.pick(&["REFUGEE", "familiesammenført", "", "OTHER"])
+                .to_string(),
+            dice.pick(&["YES", "NO", "", "ja"]).to_string(),
+            dice.pick(&["YES", "NO", ""]).to_string(),
+            dice.pick(&["PD2", "PD1", "", "EQUIVALENT"]).to_string(),
+            dice.pick(&["2019-05-01", "", "2017-01-01"]).to_string(),
+            dice.pick(&["NO", "", "YES"]).to_string(),
+            dice.pick(&["", "", "UPHELD", "Ophævet og hjemvist"])
+                .to_string(),
+        ];
+        let mut line = fields.join(&sep.to_string());
+        let mut end = eol;
+        match dice.next(40) {
+            0 => line = format!("K-{i}{sep}0101801234{sep}461{sep}IL22"), // too few fields
+            1 => line = line.replacen(benefit, "Boligstøtte", 1),         // unknown benefit word
+            2 => line = line.replacen(&format!("K-{}", i % 997), "", 1),  // empty case_id
+            3 => line = line.replacen("2020-02-01", "15-02-20", 1),       // unreadable date
+            4 => line = line.replacen("OTHER", "\"OTHER\"", 1),           // a quoted benefit
+            5 => line.push_str(&format!("{sep}5\" skærm")), // a quote mid-field, one field too many
+            6 => line.push_str(eol),                        // a blank line after
+            7 => end = "\r",                                // a lone CR ends the line too
+            _ => {}
+        }
+        out.push_str(&line);
+        out.push_str(end);
+        if dice.next(30) == 0 {
+            // The same row again: a duplicate.
+            out.push_str(&line);
+            out.push_str(eol);
+        }
+    }
+    out
+}
+
+/// Runs a scan; returns the output directory.
+fn scan(input: &str, out: &Path, stdin: Option<&[u8]>, extra: &[&str]) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genoptag"));
+    cmd.args(["scan", input, "--quiet", "--out"])
+        .arg(out)
+        .args(extra)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(bytes) = stdin {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+    }
+    let result = child.wait_with_output().unwrap();
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+fn summary(out: &Path) -> serde_json::Value {
+    let mut s: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for key in ["started_at", "finished_at", "elapsed_seconds", "threads"] {
+        s.as_object_mut().unwrap().remove(key);
+    }
+    s["inputs"][0]["path"] = "?".into();
+    s
+}
+
+/// Scans `bytes` as a file, cut into pieces of each size, and through stdin; all must agree.
+fn file_and_stdin_agree(name: &str, bytes: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    fs::write(&path, bytes).unwrap();
+    let path = path.to_str().unwrap();
+    let piped = dir.path().join("stdin-out");
+    scan("-", &piped, Some(bytes), &["--threads", "2"]);
+    let rejects = fs::read_to_string(piped.join("rejects.csv")).unwrap();
+    assert!(
+        rejects.lines().count() > 5,
+        "the export should hold rejects: {rejects}"
+    );
+    for chunk in ["64", "1000", "4096", "4194304"] {
+        for threads in ["1", "2"] {
+            let out = dir.path().join(format!("out-{chunk}-{threads}"));
+            scan(
+                path,
+                &out,
+                None,
+                &["--chunk-size", chunk, "--threads", threads],
+            );
+            for file in ["reopen.csv", "review.csv", "audit.csv", "rejects.csv"] {
+                let ours = fs::read(out.join(file)).unwrap();
+                let ours = String::from_utf8(ours).unwrap().replace(path, "stdin");
+                let theirs = fs::read_to_string(piped.join(file)).unwrap();
+                assert!(
+                    ours == theirs,
+                    "{name}: {file} differs with --chunk-size {chunk} --threads {threads}:\n{}",
+                    first_difference(&ours, &theirs)
+                );
+            }
+            assert_eq!(summary(&out), summary(&piped), "{name}, chunk {chunk}");
+        }
+    }
+}
+
+fn first_difference(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}:\n file:  {x}\n stdin: {y}", i + 1);
+        }
+    }
+    format!("{} lines against {}", a.lines().count(), b.lines().count())
+}
+
+#[test]
+fn utf8_with_bom_semicolons_and_crlf_read_alike_in_pieces_and_streamed() {
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(export(1500, ';', "\r\n", 7).as_bytes());
+    file_and_stdin_agree("windows-excel.csv", &bytes);
+}
+
+#[test]
+fn windows_1252_commas_and_lf_read_alike_in_pieces_and_streamed() {
+    let text = export(1500, ',', "\n", 11);
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!unmappable);
+    assert!(bytes.contains(&0xF8), "ø as one byte");
+    file_and_stdin_agree("latin.csv", &bytes);
+}
+
+#[test]
+fn an_export_without_a_last_line_end_reads_alike() {
+    let mut text = export(300, ',', "\n", 3);
+    text.pop();
+    file_and_stdin_agree("no-last-eol.csv", text.as_bytes());
+}
+
+#[test]
+fn a_cut_fooled_by_lines_like_records_inside_a_quoted_field_is_read_again() {
+    // Each refusal text holds eight lines that look like whole records: a cut among the first
+    // of them passes every look, and only the piece before, read to its end, shows it wrong.
+    let mut text = COLUMNS.join(",") + "\n";
+    for i in 0..60 {
+        let fake: Vec<String> = (0..8)
+            .map(|k| format!("F-{k},0101801234,461,OTHER,REFUSED,,2020-01-01,,x,,,,,,,"))
+            .collect();
+        let benefit = if i % 3 == 0 { "IL22" } else { "OTHER" };
+        text.push_str(&format!(
+            "K-{i},0101801234,461,{benefit},REFUSED,2020-01-10,2020-02-01,,\"a\n{}\nb\",REFUGEE,NO,NO,PD2,2019-05-01,NO,\n",
+            fake.join("\n")
+        ));
+        if i % 7 == 0 {
+            text.push_str(&format!("K-bad-{i},0101801234\n"));
+        }
+    }
+    file_and_stdin_agree("fooled.csv", text.as_bytes());
+}
