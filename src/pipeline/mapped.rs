@@ -64,6 +64,17 @@ struct Word {
 /// Remembering at most this many words per piece; more are read each time.
 const WORDS: usize = 64;
 
+/// How far the rows are written.
+struct Written {
+    /// Where the next piece must start: where the last one written really ended.
+    expected: usize,
+    /// Line ends before `expected`.
+    lines: u64,
+    rows: u64,
+    /// `expected`, for the progress bar.
+    done: AtomicU64,
+}
+
 /// One piece, read.
 struct Piece {
     start: usize,
@@ -416,7 +427,8 @@ impl Pass1<'_> {
         }))
     }
 
-    /// Reads the pieces, a few per thread at a time, and writes their rows in input order.
+    /// Reads the pieces, a few per thread at a time, and writes their rows in input order: the
+    /// rows of one group of pieces are written while the next group is read.
     fn read_pieces(
         &mut self,
         s: u32,
@@ -426,55 +438,84 @@ impl Pass1<'_> {
         mapped: &mut Mapped<'_>,
         progress: &mut Progress,
     ) -> Result<u64, Error> {
-        let window = 2 * rayon::current_num_threads().max(1);
-        let done = AtomicU64::new(0);
-        let mut expected = pieces.first().map_or(reading.data.len(), |p| p.0);
-        let mut lines = reading.header_lines;
-        let mut rows = 0;
-        for group in pieces.chunks(window) {
-            let mut read: Vec<Piece> = Vec::with_capacity(group.len());
+        let window = rayon::current_num_threads().max(1);
+        let mut written = Written {
+            expected: pieces.first().map_or(reading.data.len(), |p| p.0),
+            lines: reading.header_lines,
+            rows: 0,
+            done: AtomicU64::new(0),
+        };
+        let mut groups = pieces.chunks(window);
+        let mut ready: Vec<Piece> = Vec::new();
+        loop {
+            let group = groups.next();
+            let mut read: Vec<Piece> = Vec::with_capacity(window);
             // The group's bytes are hashed beside its reading.
-            let hash_to = mapped.skip + group.last().map_or(0, |p| p.1);
+            let hash_to = mapped.skip + group.and_then(|g| g.last()).map_or(0, |p| p.1);
             let bytes: &[u8] = mapped.map;
             let to_hash = &bytes[mapped.hashed.min(hash_to)..hash_to];
             let hashing = &mut *mapped;
-            rayon::join(
-                || hashing.update(to_hash),
+            let to_write = std::mem::take(&mut ready);
+            let ((), result) = rayon::join(
                 || {
-                    group
-                        .par_iter()
-                        .map(|&(start, limit)| reading.read_piece(start, limit))
-                        .collect_into_vec(&mut read)
+                    if let Some(group) = group {
+                        rayon::join(
+                            || hashing.update(to_hash),
+                            || {
+                                group
+                                    .par_iter()
+                                    .map(|&(start, limit)| reading.read_piece(start, limit))
+                                    .collect_into_vec(&mut read)
+                            },
+                        );
+                    }
                 },
+                || self.write_group(s, source, reading, to_write, &mut written),
             );
+            result?;
             mapped.hashed = mapped.hashed.max(hash_to);
-            for piece in read {
-                let piece = if piece.start == expected {
-                    piece
-                } else if expected >= piece.limit {
-                    // The piece before ran past this whole piece: its rows are read.
-                    continue;
-                } else {
-                    // The piece before ran past this cut (a quoted field fooled it): this piece
-                    // is read again from where that one really ended.
-                    reading.read_piece(expected, piece.limit)
-                };
-                rows += piece.rows;
-                expected = piece.stop.end;
-                self.write_piece(s, source, reading, piece, &mut lines)?;
-                done.store(expected as u64, Ordering::Relaxed);
-                if expected >= reading.data.len() {
-                    break;
-                }
-            }
-            mapped.release(expected);
-            progress.update(&done, 0);
-            if expected >= reading.data.len() {
+            mapped.release(written.expected);
+            progress.update(&written.done, 0);
+            if group.is_none() {
                 break;
             }
+            ready = read;
         }
-        progress.update(&done, rows);
-        Ok(rows)
+        progress.update(&written.done, written.rows);
+        Ok(written.rows)
+    }
+
+    /// Writes a group of pieces read, in order; a piece that the piece before ran past is read
+    /// again from where that one really ended.
+    fn write_group(
+        &mut self,
+        s: u32,
+        source: &Source,
+        reading: &Reading<'_>,
+        group: Vec<Piece>,
+        written: &mut Written,
+    ) -> Result<(), Error> {
+        for piece in group {
+            if written.expected >= reading.data.len() {
+                break;
+            }
+            let piece = if piece.start == written.expected {
+                piece
+            } else if written.expected >= piece.limit {
+                // The piece before ran past this whole piece: its rows are read.
+                continue;
+            } else {
+                // The piece before ran past this cut (a quoted field fooled it).
+                reading.read_piece(written.expected, piece.limit)
+            };
+            written.rows += piece.rows;
+            written.expected = piece.stop.end;
+            self.write_piece(s, source, reading, piece, &mut written.lines)?;
+            written
+                .done
+                .store(written.expected as u64, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     fn write_piece(
