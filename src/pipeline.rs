@@ -599,7 +599,7 @@ struct ListRow {
 }
 
 /// Rows per batch of pass 2 at most.
-const PASS2_BATCH: usize = 4096;
+const PASS2_BATCH: usize = 2048;
 
 fn pass2(
     cfg: &ScanConfig,
@@ -614,33 +614,81 @@ fn pass2(
         .has_headers(false)
         .buffer_capacity(256 * 1024)
         .from_reader(BufReader::new(file));
-    let spill_error =
-        |e: csv::Error| Error::output(spill_path, std::io::Error::other(e.to_string()));
     // Every spilled row is a whole row to classify and write: a smaller batch than pass 1's
     // keeps the rows in flight (and memory) small while both threads stay busy.
     let batch_size = cfg.batch_size.min(PASS2_BATCH);
-    let mut batch: Vec<StringRecord> = (0..batch_size).map(|_| StringRecord::new()).collect();
-    let mut numbers: Vec<Option<u32>> = Vec::with_capacity(batch_size);
-    let mut rows: Vec<ListRow> = Vec::with_capacity(batch_size);
     let mut next_bonus = 0u32;
+    let mut current = Spilled::new(batch_size);
+    let mut next = Spilled::new(batch_size);
+    let mut made: Vec<ListRow> = Vec::with_capacity(batch_size);
+    let mut to_write: Vec<ListRow> = Vec::with_capacity(batch_size);
+    current.read(&mut reader, &mut next_bonus, spill_path)?;
+    // Three things at once: the next batch is read, this one classified, the last one written.
     loop {
-        let mut n = 0;
-        numbers.clear();
-        while n < batch.len() && reader.read_record(&mut batch[n]).map_err(spill_error)? {
-            if &batch[n][0] == "B" {
-                numbers.push(Some(next_bonus));
-                next_bonus += 1;
+        let (read, ((), written)) = rayon::join(
+            || next.read(&mut reader, &mut next_bonus, spill_path),
+            || {
+                rayon::join(
+                    || current.classify(cfg, names, index, &mut made),
+                    || write_rows(&mut to_write, lists, tally),
+                )
+            },
+        );
+        read?;
+        written?;
+        if made.is_empty() {
+            return Ok(());
+        }
+        std::mem::swap(&mut current, &mut next);
+        std::mem::swap(&mut made, &mut to_write);
+    }
+}
+
+/// A batch of spilled rows, each with its bonus-row number (none for another benefit's row).
+struct Spilled {
+    records: Vec<StringRecord>,
+    numbers: Vec<Option<u32>>,
+    len: usize,
+}
+
+impl Spilled {
+    fn new(size: usize) -> Spilled {
+        Spilled {
+            records: (0..size).map(|_| StringRecord::new()).collect(),
+            numbers: Vec::with_capacity(size),
+            len: 0,
+        }
+    }
+
+    fn read(
+        &mut self,
+        reader: &mut csv::Reader<BufReader<std::fs::File>>,
+        next_bonus: &mut u32,
+        spill_path: &std::path::Path,
+    ) -> Result<(), Error> {
+        self.len = 0;
+        self.numbers.clear();
+        while self.len < self.records.len()
+            && reader
+                .read_record(&mut self.records[self.len])
+                .map_err(|e| Error::output(spill_path, std::io::Error::other(e.to_string())))?
+        {
+            if &self.records[self.len][0] == "B" {
+                self.numbers.push(Some(*next_bonus));
+                *next_bonus += 1;
             } else {
-                numbers.push(None);
+                self.numbers.push(None);
             }
-            n += 1;
+            self.len += 1;
         }
-        if n == 0 {
-            break;
-        }
-        batch[..n]
+        Ok(())
+    }
+
+    /// Classifies the batch in parallel into `rows`, each encoded as the lists write it.
+    fn classify(&self, cfg: &ScanConfig, names: &[String], index: &Index, rows: &mut Vec<ListRow>) {
+        self.records[..self.len]
             .par_iter()
-            .zip(numbers.par_iter())
+            .zip(self.numbers.par_iter())
             .map_init(
                 || RowEncoder::new(cfg.excel),
                 |encoder, (rec, number)| {
@@ -652,69 +700,74 @@ fn pass2(
                     row
                 },
             )
-            .collect_into_vec(&mut rows);
-        for row in rows.drain(..) {
-            if row.bonus {
-                tally.classified(row.classification, row.rule);
-            }
-            if row.duplicate {
-                tally.counts.duplicates += 1;
-            } else {
-                let year = row.year.map(|y| tally.years.entry(y).or_default());
-                if matches!(
-                    row.classification,
-                    Classification::Reopen | Classification::Review
-                ) {
-                    tally.listed.push(ListedCase {
-                        case_id: row.fields[2].clone(),
-                        decided_by: row.decided_by.clone(),
-                        classification: row.classification,
-                        rule: row.rule,
-                        expected_outcome: row.outcome,
-                    });
-                }
-                match row.classification {
-                    Classification::Reopen => {
-                        tally
-                            .by_authority
-                            .entry(row.decided_by.clone())
-                            .or_default()
-                            .reopen += 1;
-                        if let Some(y) = year {
-                            y.reopen += 1;
-                        }
-                        lists.reopen.write_encoded(&row.encoded)?;
-                        if let Some(split) = &mut lists.split {
-                            split.write(List::Reopen, &row.authority, &row.fields)?;
-                        }
-                    }
-                    Classification::Review => {
-                        tally
-                            .by_authority
-                            .entry(row.decided_by.clone())
-                            .or_default()
-                            .review += 1;
-                        if let Some(y) = year {
-                            y.review += 1;
-                        }
-                        lists.review.write_encoded(&row.encoded)?;
-                        if let Some(split) = &mut lists.split {
-                            split.write(List::Review, &row.authority, &row.fields)?;
-                        }
-                    }
-                    Classification::NotAffected => {
-                        if let Some(y) = year {
-                            y.not_affected += 1;
-                        }
-                    }
-                    Classification::OutOfScope => {}
-                }
-            }
-            lists.audit.write_encoded(&row.encoded)?;
+            .collect_into_vec(rows);
+    }
+}
+
+/// Counts and writes classified rows, in order.
+fn write_rows(
+    rows: &mut Vec<ListRow>,
+    lists: &mut Lists<'_>,
+    tally: &mut Tally,
+) -> Result<(), Error> {
+    for row in rows.drain(..) {
+        if row.bonus {
+            tally.classified(row.classification, row.rule);
         }
-        if n < batch.len() {
-            break;
+        if row.duplicate {
+            tally.counts.duplicates += 1;
+        } else {
+            let year = row.year.map(|y| tally.years.entry(y).or_default());
+            if matches!(
+                row.classification,
+                Classification::Reopen | Classification::Review
+            ) {
+                tally.listed.push(ListedCase {
+                    case_id: row.fields[2].clone(),
+                    decided_by: row.decided_by.clone(),
+                    classification: row.classification,
+                    rule: row.rule,
+                    expected_outcome: row.outcome,
+                });
+            }
+            match row.classification {
+                Classification::Reopen => {
+                    tally
+                        .by_authority
+                        .entry(row.decided_by.clone())
+                        .or_default()
+                        .reopen += 1;
+                    if let Some(y) = year {
+                        y.reopen += 1;
+                    }
+                    lists.reopen.write_encoded(&row.encoded)?;
+                    if let Some(split) = &mut lists.split {
+                        split.write(List::Reopen, &row.authority, &row.fields)?;
+                    }
+                }
+                Classification::Review => {
+                    tally
+                        .by_authority
+                        .entry(row.decided_by.clone())
+                        .or_default()
+                        .review += 1;
+                    if let Some(y) = year {
+                        y.review += 1;
+                    }
+                    lists.review.write_encoded(&row.encoded)?;
+                    if let Some(split) = &mut lists.split {
+                        split.write(List::Review, &row.authority, &row.fields)?;
+                    }
+                }
+                Classification::NotAffected => {
+                    if let Some(y) = year {
+                        y.not_affected += 1;
+                    }
+                }
+                Classification::OutOfScope => {}
+            }
         }
+        lists.audit.write_encoded(&row.encoded)?;
     }
     Ok(())
 }
