@@ -66,13 +66,17 @@ fn reject(column: Col, reason: RejectReason) -> Parsed {
 
 /// Whether a CPR number is 10 digits (`DDMMYY-SSSS` allowed) whose first six are a date.
 pub fn cpr_valid(cpr: &str) -> bool {
-    let cpr = cpr.trim();
-    let digits: Vec<u8> = match cpr.len() {
-        10 => cpr.bytes().collect(),
-        11 if cpr.as_bytes()[6] == b'-' => cpr.bytes().filter(|&b| b != b'-').collect(),
+    let cpr = cpr.trim().as_bytes();
+    let mut digits = [0u8; 10];
+    match cpr.len() {
+        10 => digits.copy_from_slice(cpr),
+        11 if cpr[6] == b'-' => {
+            digits[..6].copy_from_slice(&cpr[..6]);
+            digits[6..].copy_from_slice(&cpr[7..]);
+        }
         _ => return false,
-    };
-    if digits.len() != 10 || !digits.iter().all(u8::is_ascii_digit) {
+    }
+    if !digits.iter().all(u8::is_ascii_digit) {
         return false;
     }
     let two = |i: usize| u32::from(digits[i] - b'0') * 10 + u32::from(digits[i + 1] - b'0');
