@@ -74,10 +74,14 @@ struct Settled {
 /// The index of the bonus-related rows, in input order; a row's number is its position.
 #[derive(Debug, Default)]
 pub struct Index {
+    /// The rows' entries, until they are settled.
     entries: Vec<Entry>,
-    /// Case ids of IL22/AKTL22 grants, the only case ids step 7 names.
+    /// Case ids of IL22/AKTL22 grants, the only case ids step 7 names; once settled, only
+    /// those a row names.
     grant_ids: HashMap<u32, Box<str>>,
     settled: Vec<Settled>,
+    /// Once settled: where each row that others repeat stands (input, line).
+    first_copies: HashMap<u32, (u32, u64)>,
 }
 
 fn key128(text: &str) -> u128 {
@@ -139,11 +143,11 @@ fn content_key(case: &Case) -> u64 {
 
 impl Index {
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len().max(self.settled.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Adds a row; `alone` and `with_prior_grant` are its classification as it stands and with
@@ -178,6 +182,21 @@ impl Index {
         let mut settled = vec![Settled::default(); self.entries.len()];
         self.settle_duplicates(&mut settled);
         self.settle_persons(&mut settled);
+        // Writing the rows needs of the entries only where a repeated row first stood, and of
+        // the grants only those a row names: the rest is let go (most of the index's memory).
+        self.first_copies = settled
+            .iter()
+            .filter_map(|s| s.duplicate_of)
+            .map(|d| {
+                let first = &self.entries[d as usize];
+                (d, (first.source, first.line))
+            })
+            .collect();
+        let named: std::collections::HashSet<u32> =
+            settled.iter().filter_map(|s| s.later_grant).collect();
+        self.grant_ids.retain(|g, _| named.contains(g));
+        self.grant_ids.shrink_to_fit();
+        self.entries = Vec::new();
         self.settled = settled;
     }
 
@@ -282,8 +301,8 @@ impl Index {
             later_il22_decision: s.later_il22_decision,
             several_refusals: s.several_refusals,
             duplicate_of: s.duplicate_of.map(|d| {
-                let first = &self.entries[d as usize];
-                (sources[first.source as usize].clone(), first.line)
+                let (source, line) = self.first_copies[&d];
+                (sources[source as usize].clone(), line)
             }),
             conflicting: s.conflicting,
         }
