@@ -154,11 +154,11 @@ impl Reading<'_> {
                         return ControlFlow::Continue(());
                     }
                     full.parse(&data[span.start..]);
-                    (span.lines_before, full.record.clone())
+                    (span.lines_before, &full.record)
                 }
-                Found::Parsed(span, record) => (span.lines_before, record.clone()),
+                Found::Parsed(span, record) => (span.lines_before, record),
             };
-            let first = first_pass(&record, self.map, self.decoding, &cfg.vocab, &cfg.patterns);
+            let first = first_pass(record, self.map, self.decoding, &cfg.vocab, &cfg.patterns);
             match first {
                 First::Other { caught } if !cfg.audit_all => {
                     piece.other += 1;
@@ -171,9 +171,16 @@ impl Reading<'_> {
                         *piece.caught.entry(word.to_vec()).or_default() += 1;
                     }
                 }
+                // A bonus-related row is written from its verdict alone (index entry, spilled
+                // columns): its record is not kept.
+                first @ First::Bonus { .. } => piece.kept.push(Kept {
+                    lines_before,
+                    record: ByteRecord::new(),
+                    first,
+                }),
                 first => piece.kept.push(Kept {
                     lines_before,
-                    record,
+                    record: record.clone(),
                     first,
                 }),
             }
@@ -260,6 +267,8 @@ struct Mapped<'m> {
     /// The input's SHA-256 for the ledger, when asked for besides another digest.
     sha256: Option<Digest>,
     hashed: usize,
+    /// Where the pages let go end.
+    released: usize,
 }
 
 impl Mapped<'_> {
@@ -271,15 +280,23 @@ impl Mapped<'_> {
     }
 
     /// Lets go of the pages before `data_end` (a data offset) that are hashed too, so that the
-    /// resident memory stays one window however large the file: the kernel keeps them cached.
-    fn release(&self, data_end: usize) {
+    /// resident memory stays one group of pieces however large the file: the kernel keeps them
+    /// cached. (The rows kept from a piece are copies: nothing borrows from the map.)
+    fn release(&mut self, data_end: usize) {
         let end = (self.skip + data_end).min(self.hashed);
+        if end <= self.released {
+            return;
+        }
         // SAFETY: the map is read only and nothing borrowed from it before `end` is used again
         // (a page read again would simply be read from the page cache).
         let _ = unsafe {
-            self.map
-                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, end)
+            self.map.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                self.released,
+                end - self.released,
+            )
         };
+        self.released = end;
     }
 }
 
@@ -383,6 +400,7 @@ impl Pass1<'_> {
             sha256: (cfg.input_sha256 && cfg.digest != DigestKind::Sha256)
                 .then(|| Digest::new(DigestKind::Sha256)),
             hashed: 0,
+            released: 0,
         };
         let rows = self.read_pieces(s, source, &reading, &pieces, &mut hashing, progress)?;
         hashing.update(&bytes[hashing.hashed..]);
@@ -474,7 +492,8 @@ impl Pass1<'_> {
             );
             result?;
             mapped.hashed = mapped.hashed.max(hash_to);
-            mapped.release(written.expected);
+            // The pieces just read are hashed and copied from: their pages can go.
+            mapped.release(hash_to - mapped.skip);
             progress.update(&written.done, 0);
             if group.is_none() {
                 break;
