@@ -141,6 +141,38 @@ fn content_key(case: &Case) -> u64 {
     u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
+/// Calls `each` with every group of rows that share a key, each group in input order. The rows
+/// are sorted by 64 bits of the key (16 bytes a row, compared in place); only rows that share
+/// those 64 bits are told apart by the whole key.
+fn for_each_group(
+    rows: impl Iterator<Item = u32>,
+    key: impl Fn(u32) -> u128,
+    mut each: impl FnMut(&[u32]),
+) {
+    let mut sorted: Vec<(u64, u32)> = rows.map(|i| (key(i) as u64, i)).collect();
+    sorted.sort_unstable();
+    let mut group = Vec::new();
+    for run in sorted.chunk_by(|a, b| a.0 == b.0) {
+        if let [(_, row)] = run {
+            each(&[*row]);
+            continue;
+        }
+        let mut rest: Vec<u32> = run.iter().map(|&(_, i)| i).collect();
+        while let Some(&first) = rest.first() {
+            let k = key(first);
+            group.clear();
+            rest.retain(|&i| {
+                let same = key(i) == k;
+                if same {
+                    group.push(i);
+                }
+                !same
+            });
+            each(&group);
+        }
+    }
+}
+
 impl Index {
     pub fn len(&self) -> usize {
         self.entries.len().max(self.settled.len())
@@ -203,40 +235,40 @@ impl Index {
     /// SPEC §3.3: identical rows with one case id are one decision (later copies point to the
     /// first); differing rows with one case id conflict.
     fn settle_duplicates(&self, settled: &mut [Settled]) {
-        // Row numbers sorted by case id, then input order (4 bytes a row, not a copy of keys).
-        let key = |i: u32| self.entries[i as usize].case_key;
-        let mut by_case: Vec<u32> = (0..self.entries.len() as u32).collect();
-        by_case.sort_unstable_by_key(|&i| (key(i), i));
-        for group in by_case
-            .chunk_by(|&a, &b| key(a) == key(b))
-            .filter(|g| g.len() > 1)
-        {
-            let first_content = self.entries[group[0] as usize].content;
-            let conflicting = group
-                .iter()
-                .any(|&i| self.entries[i as usize].content != first_content);
-            for (k, &i) in group.iter().enumerate() {
-                let content = self.entries[i as usize].content;
-                settled[i as usize].conflicting = conflicting;
-                settled[i as usize].duplicate_of = group[..k]
+        let rows = 0..self.entries.len() as u32;
+        for_each_group(
+            rows,
+            |i| self.entries[i as usize].case_key,
+            |group| {
+                if group.len() < 2 {
+                    return;
+                }
+                let first_content = self.entries[group[0] as usize].content;
+                let conflicting = group
                     .iter()
-                    .copied()
-                    .find(|&j| self.entries[j as usize].content == content);
-            }
-        }
+                    .any(|&i| self.entries[i as usize].content != first_content);
+                for (k, &i) in group.iter().enumerate() {
+                    let content = self.entries[i as usize].content;
+                    settled[i as usize].conflicting = conflicting;
+                    settled[i as usize].duplicate_of = group[..k]
+                        .iter()
+                        .copied()
+                        .find(|&j| self.entries[j as usize].content == content);
+                }
+            },
+        );
     }
 
     /// SPEC §4 step 7, over the rows of each person (duplicates left out; they take the facts of
     /// the row they repeat).
     fn settle_persons(&self, settled: &mut [Settled]) {
         let person = |i: u32| self.entries[i as usize].person;
-        let mut by_person: Vec<u32> = (0..self.entries.len() as u32)
+        let rows: Vec<u32> = (0..self.entries.len() as u32)
             .filter(|&i| settled[i as usize].duplicate_of.is_none() && person(i) != NO_PERSON)
             .collect();
-        by_person.sort_unstable_by_key(|&i| (person(i), i));
-        for rows in by_person.chunk_by(|&a, &b| person(a) == person(b)) {
-            self.settle_person(rows, settled);
-        }
+        for_each_group(rows.into_iter(), person, |rows| {
+            self.settle_person(rows, settled)
+        });
         for i in 0..settled.len() {
             if let Some(first) = settled[i].duplicate_of {
                 let first = settled[first as usize];
@@ -311,5 +343,20 @@ impl Index {
     /// Whether row `n` repeats an earlier identical row.
     pub fn is_duplicate(&self, n: u32) -> bool {
         self.settled[n as usize].duplicate_of.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_grouped_by_the_whole_key_in_input_order() {
+        // Keys 1 and 1 + 2^64 share their low 64 bits; 7 stands alone.
+        let keys: [u128; 6] = [1, 7, 1 + (1 << 64), 1, 1 + (1 << 64), 1];
+        let mut groups = Vec::new();
+        for_each_group(0..6, |i| keys[i as usize], |g| groups.push(g.to_vec()));
+        groups.sort();
+        assert_eq!(groups, vec![vec![0, 3, 5], vec![1], vec![2, 4]]);
     }
 }
