@@ -548,6 +548,21 @@ fn first_pass(
     vocab: &Vocabulary,
     patterns: &Patterns,
 ) -> First {
+    verdict(rec, map, decoding, vocab, patterns, || {
+        spill_columns(rec, map, decoding)
+    })
+}
+
+/// Pass 1's verdict on a record; `spilled` gives its columns as the spill file holds them
+/// (asked for a bonus-related row only).
+fn verdict(
+    rec: &ByteRecord,
+    map: &ColumnMap,
+    decoding: Decoding,
+    vocab: &Vocabulary,
+    patterns: &Patterns,
+    spilled: impl FnOnce() -> Vec<u8>,
+) -> First {
     match records::parse(rec, map, decoding, vocab) {
         Parsed::Reject(r) => First::Reject(r.column, r.reason),
         Parsed::Other { caught } => First::Other { caught },
@@ -569,7 +584,7 @@ fn first_pass(
             };
             First::Bonus {
                 pending: Pending::new(&case, alone, with_prior_grant),
-                columns: spill_columns(rec, map, decoding),
+                columns: spilled(),
             }
         }
     }

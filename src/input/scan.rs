@@ -262,7 +262,16 @@ pub fn scan(
         let next = first + consumed;
         let span = Span {
             start: first,
-            end: trim_cr(buf, first, next),
+            // Before its line end (`\n`, or the `\r` of a CRLF or a lone `\r`).
+            end: trim_cr(
+                buf,
+                first,
+                if buf[next - 1] == b'\n' {
+                    next - 1
+                } else {
+                    next
+                },
+            ),
             lines_before: before,
             fields: parser.record.len(),
             benefit: None,
@@ -578,6 +587,10 @@ mod tests {
                         .collect(),
                 ),
             };
+            assert!(
+                span.end == data.len() || matches!(data[span.end], b'\n' | b'\r'),
+                "a record's content ends at its line end"
+            );
             out.push((1 + span.lines_before, fields));
             ControlFlow::Continue(())
         });

@@ -25,9 +25,9 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 use sha2::Digest as _;
 
-use super::{First, Pass1, Progress, Tally, caught_word, first_pass};
+use super::{First, Pass1, Progress, Tally, caught_word, spill_columns, verdict};
 use crate::error::Error;
-use crate::input::columns::{Col, ColumnMap};
+use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
 use crate::input::encoding::{self, Decoding, decode};
 use crate::input::record::{self, Parsed};
 use crate::input::scan::{self, Found, Layout, RecordParser, Stop};
@@ -45,6 +45,9 @@ struct Reading<'a> {
     cfg: &'a super::ScanConfig,
     /// Line ends before the first record (the header's).
     header_lines: u64,
+    /// The export is written as the spill file is: `,` between exactly the canonical columns,
+    /// in their order.
+    canonical: bool,
 }
 
 /// A row kept for the writing: read in full, with its verdict.
@@ -110,6 +113,24 @@ impl Tally {
 }
 
 impl Reading<'_> {
+    /// A bonus-related row's columns as the spill file holds them. When the export has `,`
+    /// between the canonical columns in their order and the row is UTF-8 with no `\r`, the row as it
+    /// stands is that already (the spill is read back by the same csv parser, which gives the
+    /// same fields whatever the quoting), and is copied instead of decoded and encoded anew.
+    fn spilled(&self, record: &ByteRecord, raw: &[u8]) -> Vec<u8> {
+        if self.canonical
+            && !raw.contains(&b'\r')
+            && !matches!(self.decoding, Decoding::Windows1252)
+            && std::str::from_utf8(raw).is_ok()
+        {
+            let mut columns = Vec::with_capacity(raw.len() + 1);
+            columns.extend_from_slice(raw);
+            columns.push(b'\n');
+            return columns;
+        }
+        spill_columns(record, self.map, self.decoding)
+    }
+
     /// Whether a `benefit` word is another benefit's (`Some(caught)`), as [`record::parse`]
     /// reads it first.
     fn other(&self, raw: &[u8]) -> Option<bool> {
@@ -143,7 +164,7 @@ impl Reading<'_> {
         let cfg = self.cfg;
         let stop = scan::scan(data, start, limit, self.layout, &mut quick, |found| {
             piece.rows += 1;
-            let (lines_before, record) = match found {
+            let (lines_before, record, span) = match found {
                 Found::Quick(span) => {
                     if span.fields == self.width
                         && !cfg.audit_all
@@ -154,11 +175,18 @@ impl Reading<'_> {
                         return ControlFlow::Continue(());
                     }
                     full.parse(&data[span.start..]);
-                    (span.lines_before, &full.record)
+                    (span.lines_before, &full.record, span)
                 }
-                Found::Parsed(span, record) => (span.lines_before, record),
+                Found::Parsed(span, record) => (span.lines_before, record, span),
             };
-            let first = first_pass(record, self.map, self.decoding, &cfg.vocab, &cfg.patterns);
+            let first = verdict(
+                record,
+                self.map,
+                self.decoding,
+                &cfg.vocab,
+                &cfg.patterns,
+                || self.spilled(record, &data[span.start..span.end]),
+            );
             match first {
                 First::Other { caught } if !cfg.audit_all => {
                     piece.other += 1;
@@ -373,6 +401,12 @@ impl Pass1<'_> {
             decoding,
             cfg,
             header_lines,
+            canonical: delimiter == b','
+                && map.width == COLUMN_COUNT
+                && Col::ALL
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &col)| map.position(col) == Some(i)),
         };
         let cuts = scan::split(
             data,
