@@ -5,8 +5,9 @@
 //! A row of another benefit costs one look at its `benefit` field (no copy, no allocation: the
 //! words met are remembered per piece). Every other row — bonus-related, with a wrong field
 //! count, an unknown benefit word, or a quoted `benefit` — is read in full by the csv crate's
-//! parser and goes through [`first_pass`] and [`Pass1::record`] exactly as a streamed row does,
-//! in input order, so the outputs are the stream reader's byte for byte.
+//! parser and goes through [`verdict`] (as [`super::first_pass`] does) and [`Pass1::record`]
+//! exactly as a streamed row does, in input order, so the outputs are the stream reader's byte
+//! for byte.
 //!
 //! Line numbers are exact: each piece counts the line ends it holds, and a row's line is the
 //! header's lines plus those of the pieces before plus those before it in its piece. A piece
@@ -114,9 +115,9 @@ impl Tally {
 
 impl Reading<'_> {
     /// A bonus-related row's columns as the spill file holds them. When the export has `,`
-    /// between the canonical columns in their order and the row is UTF-8 with no `\r`, the row as it
-    /// stands is that already (the spill is read back by the same csv parser, which gives the
-    /// same fields whatever the quoting), and is copied instead of decoded and encoded anew.
+    /// between the canonical columns in their order and the row is UTF-8 with no `\r`, the row
+    /// as it stands is that already (the spill is read back by the same csv parser, which gives
+    /// the same fields whatever the quoting), and is copied instead of decoded and encoded anew.
     fn spilled(&self, record: &ByteRecord, raw: &[u8]) -> Vec<u8> {
         if self.canonical
             && !raw.contains(&b'\r')
