@@ -600,9 +600,11 @@ struct Lists<'a> {
 
 /// One finished output row.
 struct ListRow {
+    /// The row's fields; emptied once encoded unless `--split-by-authority` writes them again.
     fields: Vec<String>,
     /// `fields` as the lists write them.
     encoded: Vec<u8>,
+    case_id: String,
     classification: Classification,
     outcome: Option<rules::Outcome>,
     rule: Rule,
@@ -712,6 +714,14 @@ impl Spilled {
                         row.fields[3] = key.pseudonym(&row.fields[3]);
                     }
                     encoder.encode_into(&row.fields, &mut row.encoded);
+                    // Only the per-authority lists write the fields again: otherwise they are
+                    // let go here, in parallel, not by the thread that writes.
+                    if cfg.split_by_authority {
+                        row.case_id = row.fields[2].clone();
+                    } else {
+                        row.case_id = std::mem::take(&mut row.fields[2]);
+                        row.fields = Vec::new();
+                    }
                     row
                 },
             )
@@ -725,7 +735,7 @@ fn write_rows(
     lists: &mut Lists<'_>,
     tally: &mut Tally,
 ) -> Result<(), Error> {
-    for row in rows.drain(..) {
+    for mut row in rows.drain(..) {
         if row.bonus {
             tally.classified(row.classification, row.rule);
         }
@@ -737,9 +747,21 @@ fn write_rows(
                 row.classification,
                 Classification::Reopen | Classification::Review
             ) {
+                let counts = match tally.by_authority.get_mut(&row.decided_by) {
+                    Some(counts) => counts,
+                    None => tally
+                        .by_authority
+                        .entry(row.decided_by.clone())
+                        .or_default(),
+                };
+                if row.classification == Classification::Reopen {
+                    counts.reopen += 1;
+                } else {
+                    counts.review += 1;
+                }
                 tally.listed.push(ListedCase {
-                    case_id: row.fields[2].clone(),
-                    decided_by: row.decided_by.clone(),
+                    case_id: std::mem::take(&mut row.case_id),
+                    decided_by: std::mem::take(&mut row.decided_by),
                     classification: row.classification,
                     rule: row.rule,
                     expected_outcome: row.outcome,
@@ -747,11 +769,6 @@ fn write_rows(
             }
             match row.classification {
                 Classification::Reopen => {
-                    tally
-                        .by_authority
-                        .entry(row.decided_by.clone())
-                        .or_default()
-                        .reopen += 1;
                     if let Some(y) = year {
                         y.reopen += 1;
                     }
@@ -761,11 +778,6 @@ fn write_rows(
                     }
                 }
                 Classification::Review => {
-                    tally
-                        .by_authority
-                        .entry(row.decided_by.clone())
-                        .or_default()
-                        .review += 1;
                     if let Some(y) = year {
                         y.review += 1;
                     }
@@ -877,6 +889,7 @@ fn list_row(
     ListRow {
         fields,
         encoded: Vec::new(),
+        case_id: String::new(),
         classification: eval.classification,
         outcome: eval.outcome,
         rule: eval.rule,
