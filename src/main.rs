@@ -7,6 +7,7 @@ use genoptag::cli::{Cli, Command};
 use genoptag::cmd;
 
 fn main() {
+    no_huge_pages();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Scan(args) => cmd::scan::run(args),
@@ -29,3 +30,15 @@ fn main() {
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Keeps transparent huge pages out of this process (Linux). Its memory is a compact index and
+/// batches that come and go; in 2 MiB pages, handed out by the kernel now and then (this machine
+/// runs DAMON, which can advise them), the same 10M-row scan was measured at 250-560 MiB of
+/// resident memory instead of 90. Pages of 4 KiB cost nothing measurable here.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process; its result is not needed.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
