@@ -35,7 +35,7 @@ use crate::output::lists::{CsvOut, LIST_COLUMNS, REJECT_COLUMNS, RowEncoder};
 use crate::output::pseudonym::Pseudonymizer;
 use crate::output::split::{List, SplitLists};
 use crate::output::summary::{
-    ColumnFound, Counts, InputSummary, ListCounts, ListCountsWithNotAffected, Summary,
+    Counts, InputRead, InputSummary, ListCounts, ListCountsWithNotAffected, Summary,
 };
 use crate::rules::across::{Index, Pending};
 use crate::rules::case::{Benefit, Decision};
@@ -396,36 +396,21 @@ impl Pass1<'_> {
         }
         let size = bytes.load(Ordering::Relaxed);
         progress.source_done(size);
-        let (encoding, delimiter) = (reader.encoding_name, reader.delimiter_name());
+        let (encoding, delimiter) = (reader.encoding_name, reader.delimiter);
         let (digest, sha256) = reader.finish_with_sha256();
         self.tally.input_sha256.push(sha256);
-        Ok(InputSummary {
-            path: source.name.clone(),
-            size,
-            digest_algorithm: match cfg.digest {
-                DigestKind::Blake3 => "blake3",
-                DigestKind::Sha256 => "sha256",
-                DigestKind::None => "none",
+        Ok(InputSummary::new(
+            InputRead {
+                path: &source.name,
+                encoding,
+                delimiter,
+                map: &map,
             },
-            digest,
+            size,
             rows,
-            encoding,
-            delimiter,
-            columns: map
-                .found
-                .iter()
-                .map(|(col, header, how)| {
-                    (
-                        col.name(),
-                        ColumnFound {
-                            header: header.clone(),
-                            found: how.code(),
-                        },
-                    )
-                })
-                .collect(),
-            extra_columns: map.extra.clone(),
-        })
+            cfg.digest,
+            digest,
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -122,14 +122,6 @@ impl Records {
     pub fn finish_with_sha256(self) -> (Option<String>, Option<String>) {
         source::finish_with_sha256(self.reader.into_inner().inner)
     }
-
-    /// The delimiter as `summary.json` and `check` write it (`\t` for a tab).
-    pub fn delimiter_name(&self) -> String {
-        match self.delimiter {
-            b'\t' => "\\t".to_string(),
-            d => (d as char).to_string(),
-        }
-    }
 }
 
 /// The physical line a record read by [`Records::read`] starts on, the header being line 1.

@@ -83,6 +83,17 @@ pub enum DigestKind {
     None,
 }
 
+impl DigestKind {
+    /// The algorithm's name as `summary.json` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestKind::Blake3 => "blake3",
+            DigestKind::Sha256 => "sha256",
+            DigestKind::None => "none",
+        }
+    }
+}
+
 enum Hasher {
     Blake3(Box<blake3::Hasher>),
     Sha256(Box<sha2::Sha256>),

@@ -7,6 +7,8 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::input::columns::ColumnMap;
+use crate::input::source::DigestKind;
 use crate::output::dir::Staging;
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +28,53 @@ pub struct InputSummary {
     pub delimiter: String,
     pub columns: BTreeMap<&'static str, ColumnFound>,
     pub extra_columns: Vec<String>,
+}
+
+/// How one input was read, before its rows and digest are known.
+pub struct InputRead<'a> {
+    pub path: &'a str,
+    pub encoding: &'static str,
+    pub delimiter: u8,
+    pub map: &'a ColumnMap,
+}
+
+impl InputSummary {
+    /// The manifest entry of an input read to its end.
+    pub fn new(
+        read: InputRead<'_>,
+        size: u64,
+        rows: u64,
+        digest_kind: DigestKind,
+        digest: Option<String>,
+    ) -> InputSummary {
+        InputSummary {
+            path: read.path.to_string(),
+            size,
+            digest_algorithm: digest_kind.name(),
+            digest,
+            rows,
+            encoding: read.encoding,
+            delimiter: match read.delimiter {
+                b'\t' => "\\t".to_string(),
+                d => (d as char).to_string(),
+            },
+            columns: read
+                .map
+                .found
+                .iter()
+                .map(|(col, header, how)| {
+                    (
+                        col.name(),
+                        ColumnFound {
+                            header: header.clone(),
+                            found: how.code(),
+                        },
+                    )
+                })
+                .collect(),
+            extra_columns: read.map.extra.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -33,7 +33,7 @@ use crate::input::encoding::{self, Decoding, decode};
 use crate::input::record::{self, Parsed};
 use crate::input::scan::{self, Found, Layout, RecordParser, Stop};
 use crate::input::source::{self, DigestKind, Source};
-use crate::output::summary::{ColumnFound, InputSummary};
+use crate::output::summary::{InputRead, InputSummary};
 use crate::rules::Rule;
 
 /// What a piece's rows need, shared by all pieces of one input.
@@ -448,36 +448,18 @@ impl Pass1<'_> {
         self.tally.input_sha256.push(sha256);
         let size = meta.len();
         progress.source_done(size);
-        Ok(Some(InputSummary {
-            path: source.name.clone(),
+        Ok(Some(InputSummary::new(
+            InputRead {
+                path: &source.name,
+                encoding: encoding_name,
+                delimiter,
+                map: &map,
+            },
             size,
-            digest_algorithm: match cfg.digest {
-                DigestKind::Blake3 => "blake3",
-                DigestKind::Sha256 => "sha256",
-                DigestKind::None => "none",
-            },
-            digest,
             rows,
-            encoding: encoding_name,
-            delimiter: match delimiter {
-                b'\t' => "\\t".to_string(),
-                d => (d as char).to_string(),
-            },
-            columns: map
-                .found
-                .iter()
-                .map(|(col, header, how)| {
-                    (
-                        col.name(),
-                        ColumnFound {
-                            header: header.clone(),
-                            found: how.code(),
-                        },
-                    )
-                })
-                .collect(),
-            extra_columns: map.extra.clone(),
-        }))
+            cfg.digest,
+            digest,
+        )))
     }
 
     /// Reads the pieces, a few per thread at a time, and writes their rows in input order: the
