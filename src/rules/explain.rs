@@ -29,13 +29,15 @@ fn list(conditions: &Conditions, which: Condition) -> String {
 
 const PROGRAMME: &str = "kravet om at være omfattet af programmet efter integrationslovens § 16, som efter Ankestyrelsens praksisændring i 2021 ikke kan stilles efter den tidligere § 22 (ansøgning før 9. juni 2021)";
 
-fn table_sentence(rule: Rule, c: &Conditions) -> String {
+/// `reopened` is how the sentence says the case is reopened: "sagen genoptages", or, where a
+/// later step made a REOPEN row REVIEW, "sagen ville skulle genoptages".
+fn table_sentence(rule: Rule, c: &Conditions, reopened: &str) -> String {
     let failed = list(c, Condition::NotMet);
     let unknown = list(c, Condition::Unknown);
     match rule {
-        Rule::R1 => format!("Afslaget hvilede på {PROGRAMME}, og alle fire betingelser er opfyldt, så sagen genoptages med forventet bevilling"),
-        Rule::R2 => format!("Afslaget hvilede på {PROGRAMME}, så sagen genoptages, og betingelsen om {unknown} skal vurderes, da oplysningerne mangler"),
-        Rule::R3 => format!("Afslaget hvilede på {PROGRAMME}, så sagen genoptages, men forventes igen at give afslag, da betingelsen om {failed} ikke er opfyldt"),
+        Rule::R1 => format!("Afslaget hvilede på {PROGRAMME}, og alle fire betingelser er opfyldt, så {reopened} med forventet bevilling"),
+        Rule::R2 => format!("Afslaget hvilede på {PROGRAMME}, så {reopened}, og betingelsen om {unknown} skal vurderes, da oplysningerne mangler"),
+        Rule::R3 => format!("Afslaget hvilede på {PROGRAMME}, så {reopened}, men forventes igen at give afslag, da betingelsen om {failed} ikke er opfyldt"),
         Rule::R4 => "Afslaget er begrundet med andet end programkravet, men oplysningerne viser, at alle fire betingelser i den tidligere integrationslovs § 22 er opfyldt, så en sagsbehandler må vurdere, om afslaget reelt hvilede på programkravet i § 16".to_string(),
         Rule::R5 | Rule::R7 | Rule::R10 => {
             let lead = match rule {
@@ -50,7 +52,7 @@ fn table_sentence(rule: Rule, c: &Conditions) -> String {
             }
         }
         Rule::R6 => "Afslagets begrundelse fremgår ikke, og personen er omfattet af programmet efter integrationslovens § 16, men alle fire betingelser i § 22 er opfyldt, så afslaget er uforklaret og må vurderes af en sagsbehandler".to_string(),
-        Rule::R8 => "Afslagets begrundelse fremgår ikke, men alle fire betingelser i den tidligere integrationslovs § 22 er opfyldt, så kun programkravet i § 16 kan forklare afslaget, og sagen genoptages med forventet bevilling".to_string(),
+        Rule::R8 => format!("Afslagets begrundelse fremgår ikke, men alle fire betingelser i den tidligere integrationslovs § 22 er opfyldt, så kun programkravet i § 16 kan forklare afslaget, og {reopened} med forventet bevilling"),
         _ => format!("Afslagets begrundelse fremgår ikke, og betingelsen om {unknown} kan ikke vurderes ud fra oplysningerne, så en sagsbehandler må se, om afslaget hvilede på programkravet i integrationslovens § 16"),
     }
 }
@@ -78,13 +80,18 @@ pub fn explanation(eval: &Evaluation) -> String {
         }
         Path::Table => {
             let finding = eval.finding.as_ref().expect("the table path has a finding");
-            table_sentence(finding.table_rule, &finding.conditions)
+            let reopened = if eval.classification == Classification::Reopen {
+                "sagen genoptages"
+            } else {
+                "sagen ville skulle genoptages"
+            };
+            table_sentence(finding.table_rule, &finding.conditions, reopened)
         }
     };
     for warning in &eval.warnings {
         match warning {
             Warning::LaterGranted(case_id) => text.push_str(&format!(
-                "; personen har senere fået bevilget danskbonus (sag {case_id}), som kun udbetales én gang, så en sagsbehandler må vurdere sagen"
+                "; men personen har senere fået bevilget danskbonus (sag {case_id}), som kun udbetales én gang (§ 22, stk. 2), så en sagsbehandler må vurdere, om sagen skal genoptages"
             )),
             Warning::SeveralRefusals => text.push_str("; personen har flere afslag, der skal genoptages"),
             Warning::ConflictingDuplicate => text.push_str(
