@@ -409,6 +409,9 @@ impl Pass1<'_> {
                     .enumerate()
                     .all(|(i, &col)| map.position(col) == Some(i)),
         };
+        // Each cut is found by reading a few records around it: without this advice the kernel
+        // maps a whole large folio around every page touched (hundreds of MB resident at once).
+        let _ = mapped.advise(memmap2::Advice::Random);
         let cuts = scan::split(
             data,
             header_end,
@@ -422,6 +425,7 @@ impl Pass1<'_> {
         let _ = unsafe {
             mapped.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, bytes.len())
         };
+        let _ = mapped.advise(memmap2::Advice::Normal);
         let pieces: Vec<(usize, usize)> = cuts
             .iter()
             .zip(cuts[1..].iter().chain([&data.len()]))
