@@ -2,30 +2,31 @@
 //! writes in input order. The only code that knows rayon and indicatif.
 //!
 //! Two passes keep memory flat. Pass 1 streams the inputs: rejects are written at once, rows of
-//! other benefits are only counted, and bonus-related rows go to a spill file beside the outputs
-//! while a compact index of them (hashes, dates, flags) is kept. Then the index settles what rows
-//! tell about each other (duplicates, step 7). Pass 2 streams the spill file back, classifies each
-//! row with its settled facts, and writes the lists in input order.
+//! other benefits are only counted, and each bonus-related row is classified as it stands and
+//! written to the lists at once, while it is also spilled to a file beside the outputs and a
+//! compact index of it (hashes, dates, flags) is kept. Then the index settles what rows tell
+//! about each other (duplicates, step 7). Pass 2 classifies again, with their settled facts, only
+//! the rows the settling found something for, and patches the lists where their rows change.
 //!
 //! Pass 1 is in `pass1` (the streaming csv reader, and stdin) and `mapped` (files, read in
-//! parallel pieces); pass 2 in `pass2`. `explain` runs the same pass 1 and settling through
-//! [`look_up`] (in `lookup`), and reads the rows of one case back instead of writing lists.
+//! parallel pieces); pass 2 in `pass2`; a list row is made in `render`. `explain` runs the same
+//! pass 1 and settling through [`look_up`] (in `lookup`), and reads the rows of one case back
+//! instead of writing lists.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufReader, BufWriter, IsTerminal, Write as _};
+use std::io::{BufWriter, IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, SecondsFormat, Utc};
+use chrono::{SecondsFormat, Utc};
 use csv::{ByteRecord, StringRecord};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::error::Error;
-use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
-use crate::input::dates::parse_date;
+use crate::input::columns::{Col, ColumnMap};
 use crate::input::encoding::{Decoding, EncodingChoice, decode};
 use crate::input::record::{self, Parsed, RejectReason};
 use crate::input::records::{self, Records};
@@ -34,23 +35,24 @@ use crate::input::values::Vocabulary;
 use crate::output::dir::Staging;
 use crate::output::lists::{CsvOut, LIST_COLUMNS, REJECT_COLUMNS, RowEncoder};
 use crate::output::pseudonym::Pseudonymizer;
-use crate::output::split::{List, SplitLists};
+use crate::output::split::split_lists;
 use crate::output::summary::{
     Counts, InputRead, InputSummary, ListCounts, ListCountsWithNotAffected, Summary,
 };
 use crate::rules::across::{Index, Pending};
 use crate::rules::case::{Benefit, Decision};
-use crate::rules::explain::explanation;
 use crate::rules::ground::Patterns;
-use crate::rules::{self, Authority, Classification, Evaluation, Facts, Path, Rule, params};
+use crate::rules::{self, Classification, Facts, Rule, params};
 
 mod lookup;
 mod mapped;
 mod pass1;
 mod pass2;
+mod render;
 
 use self::pass1::{FirstPass, Pass1, caught_word, pass1, spill_columns, verdict};
-use self::pass2::{Lists, pass2};
+use self::pass2::pass2;
+use self::render::{Rendered, Style};
 
 pub use lookup::{CaseRow, Looked, Lookup, RejectedRow, Related, look_up};
 
@@ -105,14 +107,96 @@ pub struct ListedCase {
 /// Pass 1's verdict on one record.
 enum First {
     Reject(Option<Col>, RejectReason),
+    /// A row of another benefit; with `--audit-all` in a scan, rendered for `audit.csv`.
     Other {
         caught: bool,
+        rendered: Option<Rendered>,
     },
-    /// A bonus-related row: its index entry and its spilled columns, made in parallel.
+    /// A bonus-related row: its index entry, its spilled columns and (in a scan) its list row
+    /// as it stands, made in parallel.
     Bonus {
         pending: Pending,
         columns: Vec<u8>,
+        rendered: Option<Rendered>,
     },
+}
+
+impl Rendered {
+    /// The row as the ledger and the report keep it, if a REOPEN or REVIEW row.
+    fn listed_case(&self) -> Option<ListedCase> {
+        self.listed
+            .as_ref()
+            .map(|(case_id, decided_by)| ListedCase {
+                case_id: case_id.clone(),
+                decided_by: decided_by.clone(),
+                classification: self.classification,
+                rule: self.rule,
+                expected_outcome: self.outcome,
+            })
+    }
+}
+
+/// The lists, written by pass 1 and patched by pass 2.
+struct Lists {
+    audit: CsvOut,
+    reopen: CsvOut,
+    review: CsvOut,
+    style: Style<'static>,
+    /// Each input's name as the `source` column holds it.
+    sources: Vec<Vec<u8>>,
+    /// A row's `source` and `line` columns.
+    head: Vec<u8>,
+}
+
+/// The three lists, in the order of [`Lists::at`].
+const LIST_FILES: [&str; 3] = ["audit.csv", "reopen.csv", "review.csv"];
+
+impl Lists {
+    fn create(staging: &Staging, cfg: &ScanConfig) -> Result<Lists, Error> {
+        let list = |name| CsvOut::create(staging, name, &LIST_COLUMNS, cfg.excel);
+        // The `source` and `line` columns need only the delimiter.
+        let style = Style {
+            excel: cfg.excel,
+            pseudonymize: None,
+        };
+        Ok(Lists {
+            audit: list(LIST_FILES[0])?,
+            reopen: list(LIST_FILES[1])?,
+            review: list(LIST_FILES[2])?,
+            style,
+            sources: cfg
+                .sources
+                .iter()
+                .map(|s| style.encoded_source(&s.name))
+                .collect(),
+            head: Vec::new(),
+        })
+    }
+
+    /// Where the next row of each list would start: `audit.csv`, `reopen.csv`, `review.csv`.
+    fn at(&self) -> [u64; 3] {
+        [self.audit.len, self.reopen.len, self.review.len]
+    }
+
+    /// Writes a row to `audit.csv` and, if listed, to its list.
+    fn write(&mut self, s: u32, line: u64, row: &Rendered) -> Result<(), Error> {
+        self.head.clear();
+        self.style
+            .head(&self.sources[s as usize], line, &mut self.head);
+        let parts: [&[u8]; 2] = [&self.head, &row.tail];
+        self.audit.write_parts(&parts)?;
+        match row.classification {
+            Classification::Reopen => self.reopen.write_parts(&parts),
+            Classification::Review => self.review.write_parts(&parts),
+            _ => Ok(()),
+        }
+    }
+
+    fn flush(self) -> Result<(), Error> {
+        self.audit.flush()?;
+        self.reopen.flush()?;
+        self.review.flush()
+    }
 }
 
 /// Counts kept while writing.
@@ -124,7 +208,11 @@ struct Tally {
     by_authority: BTreeMap<String, ListCounts>,
     caught: HashMap<Vec<u8>, u64>,
     years: BTreeMap<i32, ListCountsWithNotAffected>,
+    /// The rows counted per decision year; a year all of whose rows pass 2 took back is left out.
+    year_rows: BTreeMap<i32, u64>,
     listed: Vec<ListedCase>,
+    /// The bonus-row number of each case in `listed`.
+    listed_rows: Vec<u32>,
     input_sha256: Vec<Option<String>>,
 }
 
@@ -138,6 +226,92 @@ impl Tally {
             Classification::OutOfScope => &mut self.counts.out_of_scope,
         } += 1;
         *self.rules.entry(rule.code()).or_default() += 1;
+    }
+
+    /// Counts a row written to the lists: a bonus-related row (`bonus`), or another benefit's
+    /// with `--audit-all` (counted as out of scope when read). With `undo`, takes back the
+    /// counts of a row counted before (pass 2 classifies some rows again). `listed` is kept
+    /// apart (see [`Tally::list`]).
+    fn row(&mut self, row: &Rendered, bonus: bool, duplicate: bool, undo: bool) {
+        let step = |n: &mut u64| {
+            if undo {
+                *n -= 1;
+            } else {
+                *n += 1;
+            }
+        };
+        if bonus {
+            step(&mut self.counts.evaluated);
+            step(match row.classification {
+                Classification::Reopen => &mut self.counts.reopen,
+                Classification::Review => &mut self.counts.review,
+                Classification::NotAffected => &mut self.counts.not_affected,
+                Classification::OutOfScope => &mut self.counts.out_of_scope,
+            });
+            let rule = self.rules.entry(row.rule.code()).or_default();
+            step(rule);
+            if *rule == 0 {
+                self.rules.remove(row.rule.code());
+            }
+        }
+        if duplicate {
+            step(&mut self.counts.duplicates);
+            return;
+        }
+        if let Some(y) = row.year {
+            step(self.year_rows.entry(y).or_default());
+            let year = self.years.entry(y).or_default();
+            match row.classification {
+                Classification::Reopen => step(&mut year.reopen),
+                Classification::Review => step(&mut year.review),
+                Classification::NotAffected => step(&mut year.not_affected),
+                Classification::OutOfScope => {}
+            }
+        }
+        if let Some((_, decided_by)) = &row.listed {
+            let counts = match self.by_authority.get_mut(decided_by) {
+                Some(counts) => counts,
+                None => self.by_authority.entry(decided_by.clone()).or_default(),
+            };
+            match row.classification {
+                Classification::Reopen => step(&mut counts.reopen),
+                _ => step(&mut counts.review),
+            }
+            if counts.reopen == 0 && counts.review == 0 {
+                self.by_authority.remove(decided_by);
+            }
+        }
+    }
+
+    /// Puts bonus row `n`, if a REOPEN or REVIEW row, on the cases for the ledger and the report.
+    fn list(&mut self, n: u32, row: &Rendered) {
+        if let Some(case) = row.listed_case() {
+            self.listed.push(case);
+            self.listed_rows.push(n);
+        }
+    }
+
+    /// Replaces the listed cases of the rows pass 2 classified again (by bonus-row number, in
+    /// order) with what they are now.
+    fn relist(&mut self, again: Vec<(u32, Option<ListedCase>)>) {
+        let old = std::mem::take(&mut self.listed);
+        let old_rows = std::mem::take(&mut self.listed_rows);
+        let mut old = old_rows.into_iter().zip(old).peekable();
+        for (n, case) in again {
+            while let Some((m, listed)) = old.next_if(|(m, _)| *m < n) {
+                self.listed.push(listed);
+                self.listed_rows.push(m);
+            }
+            old.next_if(|(m, _)| *m == n);
+            if let Some(case) = case {
+                self.listed.push(case);
+                self.listed_rows.push(n);
+            }
+        }
+        for (m, listed) in old {
+            self.listed.push(listed);
+            self.listed_rows.push(m);
+        }
     }
 }
 
@@ -192,6 +366,16 @@ impl Progress {
     }
 }
 
+impl ScanConfig {
+    /// How this scan renders list rows.
+    fn style(&self) -> Style<'_> {
+        Style {
+            excel: self.excel,
+            pseudonymize: self.pseudonymize.as_ref(),
+        }
+    }
+}
+
 fn thread_pool(cfg: &ScanConfig) -> Result<rayon::ThreadPool, Error> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
@@ -206,33 +390,41 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
     let pool = thread_pool(cfg)?;
     let staging = Staging::create(&cfg.out)?;
     let names: Vec<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
+    let lists = Lists::create(&staging, cfg)?;
     let FirstPass {
         index,
         mut tally,
         inputs,
-        spill_path,
+        spill,
         progress,
         ..
-    } = pass1(cfg, &pool, &staging, None)?;
+    } = pass1(cfg, &pool, &staging, None, Some(lists))?;
 
-    // Pass 2: classify the spilled rows with their settled facts, in input order.
-    let mut lists = Lists {
-        audit: CsvOut::create(&staging, "audit.csv", &LIST_COLUMNS, cfg.excel)?,
-        reopen: CsvOut::create(&staging, "reopen.csv", &LIST_COLUMNS, cfg.excel)?,
-        review: CsvOut::create(&staging, "review.csv", &LIST_COLUMNS, cfg.excel)?,
-        split: cfg
-            .split_by_authority
-            .then(|| SplitLists::new(&staging, cfg.excel)),
-    };
-    pool.install(|| pass2(cfg, &spill_path, &names, &index, &mut lists, &mut tally))?;
-    std::fs::remove_file(&spill_path).map_err(|e| Error::output(&spill_path, e))?;
-    lists.audit.finish()?;
-    lists.reopen.finish()?;
-    lists.review.finish()?;
-    if let Some(split) = lists.split {
-        split.finish()?;
+    // Pass 2: the rows the settling found something for, classified again and patched in.
+    pool.install(|| {
+        pass2(
+            &staging,
+            cfg.style(),
+            &spill,
+            &names,
+            &index,
+            &cfg.vocab,
+            &cfg.patterns,
+            &mut tally,
+        )
+    })?;
+    std::fs::remove_file(&spill.path).map_err(|e| Error::output(&spill.path, e))?;
+    for name in LIST_FILES {
+        crate::output::lists::sync(&staging, name)?;
+    }
+    if cfg.split_by_authority {
+        split_lists(&staging, cfg.excel)?;
     }
     progress.finish();
+    let year_rows = std::mem::take(&mut tally.year_rows);
+    tally
+        .years
+        .retain(|y, _| year_rows.get(y).is_some_and(|&n| n > 0));
 
     let counts = tally.counts.clone();
     let finished_at = Utc::now();
@@ -274,4 +466,38 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         listed: tally.listed,
         input_sha256: tally.input_sha256,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(id: &str) -> ListedCase {
+        ListedCase {
+            case_id: id.to_string(),
+            decided_by: "kommune:461".to_string(),
+            classification: Classification::Reopen,
+            rule: Rule::R1,
+            expected_outcome: None,
+        }
+    }
+
+    #[test]
+    fn rows_classified_again_take_their_place_among_the_listed_cases() {
+        let mut tally = Tally::default();
+        for (n, id) in [(1, "a"), (3, "c"), (5, "e")] {
+            tally.listed.push(case(id));
+            tally.listed_rows.push(n);
+        }
+        // Row 0 joins, row 3 leaves, row 5 changes, row 7 joins at the end.
+        tally.relist(vec![
+            (0, Some(case("z"))),
+            (3, None),
+            (5, Some(case("E"))),
+            (7, Some(case("g"))),
+        ]);
+        let ids: Vec<&str> = tally.listed.iter().map(|c| c.case_id.as_str()).collect();
+        assert_eq!(ids, ["z", "a", "E", "g"]);
+        assert_eq!(tally.listed_rows, [0, 1, 5, 7]);
+    }
 }

@@ -105,7 +105,8 @@ pub struct CsvOut {
     file: BufWriter<File>,
     encoder: RowEncoder,
     row: Vec<u8>,
-    pub rows: u64,
+    /// Bytes written so far (byte-order mark and header included): where the next row starts.
+    pub len: u64,
     /// Bytes written since the kernel was last asked to start writing them to disk.
     unsynced: usize,
 }
@@ -131,11 +132,11 @@ impl CsvOut {
             file,
             encoder: RowEncoder::new(excel),
             row: Vec::new(),
-            rows: 0,
+            len: 0,
             unsynced: 0,
         };
+        out.len = if excel { 3 } else { 0 };
         out.write(header)?;
-        out.rows = 0;
         Ok(out)
     }
 
@@ -155,15 +156,34 @@ impl CsvOut {
 
     /// Writes a row encoded by a [`RowEncoder`] of the same delimiter.
     pub fn write_encoded(&mut self, row: &[u8]) -> Result<(), Error> {
-        self.rows += 1;
-        self.unsynced += row.len();
+        self.write_parts(&[row])
+    }
+
+    /// Writes one row given in parts (encoded, the line end in the last).
+    pub fn write_parts(&mut self, parts: &[&[u8]]) -> Result<(), Error> {
+        let bytes: usize = parts.iter().map(|p| p.len()).sum();
+        self.len += bytes as u64;
+        self.unsynced += bytes;
         if self.unsynced >= WRITE_BEHIND {
             self.unsynced = 0;
             write_behind(self.file.get_ref());
         }
+        for part in parts {
+            self.file
+                .write_all(part)
+                .map_err(|e| Error::output(&self.name, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes out what is buffered, without waiting for the disk: the file may still be patched
+    /// (see `pipeline::patch`) before [`sync`] makes it durable.
+    pub fn flush(self) -> Result<(), Error> {
+        let name = self.name.clone();
         self.file
-            .write_all(row)
-            .map_err(|e| Error::output(&self.name, e))
+            .into_inner()
+            .map(drop)
+            .map_err(|e| Error::output(&name, std::io::Error::other(e.to_string())))
     }
 
     pub fn finish(self) -> Result<(), Error> {
@@ -174,6 +194,13 @@ impl CsvOut {
             .sync_all()
             .map_err(|e| Error::output(&name, e))
     }
+}
+
+/// Waits until a file written in the staging directory is on disk.
+pub fn sync(staging: &Staging, name: &str) -> Result<(), Error> {
+    File::open(staging.path().join(name))
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::output(staging.path().join(name), e))
 }
 
 #[cfg(test)]

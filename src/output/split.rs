@@ -2,6 +2,7 @@
 //! `review/<authority>.csv` beside the full lists, one per `decided_by`, since the authority that
 //! last handled a case decides its reopening. A file is created with its first row, so only
 //! authorities with rows get one; its name comes from the validated authority, never from raw input.
+//! They are made from the finished full lists, so they hold the same rows byte for byte.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -27,6 +28,30 @@ impl List {
     }
 }
 
+/// Writes `reopen/<authority>.csv` and `review/<authority>.csv` from the finished `reopen.csv`
+/// and `review.csv` in the staging directory, by their `decided_by` column.
+pub fn split_lists(staging: &Staging, excel: bool) -> Result<(), Error> {
+    let decided_by = LIST_COLUMNS
+        .iter()
+        .position(|&c| c == "decided_by")
+        .expect("decided_by is a list column");
+    let mut split = SplitLists::new(staging, excel);
+    for (list, name) in [(List::Reopen, "reopen.csv"), (List::Review, "review.csv")] {
+        let path = staging.path().join(name);
+        let read_error = |e: csv::Error| Error::output(&path, std::io::Error::other(e.to_string()));
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(if excel { b';' } else { b',' })
+            .from_path(&path)
+            .map_err(read_error)?;
+        let mut record = csv::ByteRecord::new();
+        while reader.read_byte_record(&mut record).map_err(read_error)? {
+            let by = String::from_utf8_lossy(record.get(decided_by).unwrap_or_default());
+            split.write(list, &Authority::from_decided_by(&by), &record)?;
+        }
+    }
+    split.finish()
+}
+
 /// The open per-authority files of one run.
 pub struct SplitLists<'a> {
     staging: &'a Staging,
@@ -48,7 +73,7 @@ impl<'a> SplitLists<'a> {
         &mut self,
         list: List,
         authority: &Authority,
-        fields: &[String],
+        fields: &csv::ByteRecord,
     ) -> Result<(), Error> {
         let file = match self.files.entry((list, authority.file_stem())) {
             Entry::Occupied(file) => file.into_mut(),

@@ -8,6 +8,7 @@ use std::io::BufReader;
 
 use csv::StringRecord;
 
+use super::pass1::SPILL_HEAD;
 use super::{ScanConfig, pass1, thread_pool};
 use crate::error::Error;
 use crate::input::columns::Col;
@@ -83,14 +84,14 @@ pub fn look_up(cfg: &ScanConfig, case_id: &str) -> Result<Lookup, Error> {
     let names: Vec<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
     let scratch = std::env::temp_dir().join(format!("genoptag-explain-{}", std::process::id()));
     let staging = Staging::create(&scratch)?;
-    let first = pass1(cfg, &pool, &staging, Some(case_id))?;
+    let first = pass1(cfg, &pool, &staging, Some(case_id), None)?;
     first.progress.finish();
 
     // The case's rows, and the persons they name.
     let mut rows = Vec::new();
     let mut persons = HashSet::new();
-    for_each_spilled(&first.spill_path, &cfg.vocab, |number, rec, parsed| {
-        let field = |col: Col| rec.get(3 + col as usize).unwrap_or_default();
+    for_each_spilled(&first.spill.path, &cfg.vocab, |number, rec, parsed| {
+        let field = |col: Col| rec.get(SPILL_HEAD + col as usize).unwrap_or_default();
         if field(Col::CaseId).trim() != case_id {
             return;
         }
@@ -119,7 +120,7 @@ pub fn look_up(cfg: &ScanConfig, case_id: &str) -> Result<Lookup, Error> {
     // Every bonus-related row of those persons.
     let mut of_persons: Vec<(u128, Related)> = Vec::new();
     if !persons.is_empty() {
-        for_each_spilled(&first.spill_path, &cfg.vocab, |_, rec, parsed| {
+        for_each_spilled(&first.spill.path, &cfg.vocab, |_, rec, parsed| {
             if let Some(Parsed::Bonus(case)) = parsed
                 && let Some(person) = person_key(&case.cpr).filter(|p| persons.contains(p))
             {
@@ -176,7 +177,7 @@ fn for_each_spilled(
         .map_err(|e| Error::output(spill_path, std::io::Error::other(e.to_string())))?
     {
         if &rec[0] == "B" {
-            let field = |col: Col| rec.get(3 + col as usize).unwrap_or_default();
+            let field = |col: Col| rec.get(SPILL_HEAD + col as usize).unwrap_or_default();
             let parsed = record::parse(|col| Cow::Borrowed(field(col)), vocab);
             each(Some(next_bonus), &rec, Some(parsed));
             next_bonus += 1;

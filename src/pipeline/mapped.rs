@@ -44,6 +44,8 @@ struct Reading<'a> {
     map: &'a ColumnMap,
     decoding: Decoding,
     cfg: &'a super::ScanConfig,
+    /// How rows are rendered for the lists (see [`super::Pass1::style`]).
+    style: Option<super::Style<'a>>,
     /// Line ends before the first record (the header's).
     header_lines: u64,
     /// The export is written as the spill file is: `,` between exactly the canonical columns,
@@ -180,16 +182,11 @@ impl Reading<'_> {
                 }
                 Found::Parsed(span, record) => (span.lines_before, record, span),
             };
-            let first = verdict(
-                record,
-                self.map,
-                self.decoding,
-                &cfg.vocab,
-                &cfg.patterns,
-                || self.spilled(record, &data[span.start..span.end]),
-            );
+            let first = verdict(record, self.map, self.decoding, cfg, self.style, || {
+                self.spilled(record, &data[span.start..span.end])
+            });
             match first {
-                First::Other { caught } if !cfg.audit_all => {
+                First::Other { caught, .. } if !cfg.audit_all => {
                     piece.other += 1;
                     if caught {
                         let word = self
@@ -401,6 +398,7 @@ impl Pass1<'_> {
             map: &map,
             decoding,
             cfg,
+            style: self.style,
             header_lines,
             canonical: delimiter == b','
                 && map.width == COLUMN_COUNT

@@ -1,34 +1,94 @@
 //! Pass 1 of the scan: each input streamed in batches (the csv reader; see `mapped` for files
 //! read in parallel pieces), every record judged in parallel, rejects written at once, rows of
-//! other benefits counted, and bonus-related rows spilled and indexed for settling.
+//! other benefits counted, and bonus-related rows written to the lists as they stand, spilled
+//! and indexed for settling.
 
+use super::render::push_number;
 use super::*;
 
-/// The spill file of pass 1, in the staging directory: kind, input, line, the canonical columns.
+/// The spill file of pass 1, in the staging directory: kind, input, line, where the row stands
+/// in each list ([`Lists::at`]), then the canonical columns.
 pub(super) const SPILL: &str = ".spill.csv";
 
+/// Fields of a spilled row before its canonical columns.
+pub(super) const SPILL_HEAD: usize = 6;
+
+/// The spill file being written.
+pub(super) struct Spill {
+    file: BufWriter<std::fs::File>,
+    /// A row's fields before its columns.
+    head: Vec<u8>,
+    len: u64,
+    /// Where each bonus-related row starts in the file.
+    starts: Vec<u64>,
+}
+
+/// The spill file written: where it is, where each bonus-related row starts, its length.
+pub(super) struct Spilled {
+    pub(super) path: PathBuf,
+    pub(super) starts: Vec<u64>,
+    pub(super) len: u64,
+}
+
+impl Spill {
+    /// Writes a row: kind (`B` bonus-related, `O` another benefit's), input, line, where it
+    /// stands in the lists, then the canonical columns (as [`spill_columns`] encoded them).
+    fn row(
+        &mut self,
+        kind: &str,
+        s: u32,
+        line: u64,
+        at: [u64; 3],
+        columns: &[u8],
+    ) -> Result<(), Error> {
+        if kind == "B" {
+            self.starts.push(self.len);
+        }
+        let head = &mut self.head;
+        head.clear();
+        head.extend_from_slice(kind.as_bytes());
+        for n in [u64::from(s), line, at[0], at[1], at[2]] {
+            head.push(b',');
+            push_number(head, n);
+        }
+        head.push(b',');
+        self.len += (head.len() + columns.len()) as u64;
+        self.file
+            .write_all(head)
+            .and_then(|()| self.file.write_all(columns))
+            .map_err(|e| Error::output(SPILL, e))
+    }
+}
+
 /// What pass 1 leaves: the settled index, the counts so far, the inputs' manifests, and the spill
-/// file of the rows pass 2 classifies.
+/// file of the rows pass 2 may classify again.
 pub(super) struct FirstPass {
     pub(super) index: Index,
     pub(super) tally: Tally,
     pub(super) inputs: Vec<InputSummary>,
-    pub(super) spill_path: PathBuf,
+    pub(super) spill: Spilled,
     pub(super) progress: Progress,
     /// The rejected rows whose case id is the watched one (for `explain`).
     pub(super) watched: Vec<RejectedRow>,
 }
 
-/// Pass 1: streams every input, writes `rejects.csv`, spills the rows to classify, and settles
-/// what the rows tell about each other. With `watch`, it also keeps the rejects of that case id.
+/// Pass 1: streams every input, writes `rejects.csv` and (given `lists`, in a scan) every
+/// evaluated row to the lists as it stands, spills the bonus-related rows, and settles what the
+/// rows tell about each other. With `watch`, it also keeps the rejects of that case id.
 pub(super) fn pass1(
     cfg: &ScanConfig,
     pool: &rayon::ThreadPool,
     staging: &Staging,
     watch: Option<&str>,
+    mut lists: Option<Lists>,
 ) -> Result<FirstPass, Error> {
     let mut rejects = CsvOut::create(staging, "rejects.csv", &REJECT_COLUMNS, cfg.excel)?;
-    let mut spill = BufWriter::with_capacity(1 << 20, staging.create_file(SPILL)?);
+    let mut spill = Spill {
+        file: BufWriter::with_capacity(1 << 20, staging.create_file(SPILL)?),
+        head: Vec::with_capacity(64),
+        len: 0,
+        starts: Vec::new(),
+    };
     let mut index = Index::default();
     let mut tally = Tally::default();
     let mut watched = Vec::new();
@@ -43,8 +103,10 @@ pub(super) fn pass1(
     for (s, source) in cfg.sources.iter().enumerate() {
         let mut pass1 = Pass1 {
             cfg,
+            style: lists.as_ref().map(|_| cfg.style()),
             rejects: &mut rejects,
             spill: &mut spill,
+            lists: lists.as_mut(),
             index: &mut index,
             tally: &mut tally,
             watch,
@@ -52,16 +114,23 @@ pub(super) fn pass1(
         };
         inputs.push(pool.install(|| pass1.read_source(s as u32, source, &mut progress))?);
     }
-    spill.flush().map_err(|e| Error::output(SPILL, e))?;
-    drop(spill);
+    spill.file.flush().map_err(|e| Error::output(SPILL, e))?;
+    drop(spill.file);
     rejects.finish()?;
+    if let Some(lists) = lists {
+        lists.flush()?;
+    }
 
     index.settle();
     Ok(FirstPass {
         index,
         tally,
         inputs,
-        spill_path: staging.path().join(SPILL),
+        spill: Spilled {
+            path: staging.path().join(SPILL),
+            starts: spill.starts,
+            len: spill.len,
+        },
         progress,
         watched,
     })
@@ -69,8 +138,11 @@ pub(super) fn pass1(
 
 pub(super) struct Pass1<'a> {
     pub(super) cfg: &'a ScanConfig,
+    /// How rows are rendered for the lists: none when no lists are written (`explain`).
+    pub(super) style: Option<Style<'a>>,
     pub(super) rejects: &'a mut CsvOut,
-    pub(super) spill: &'a mut BufWriter<std::fs::File>,
+    pub(super) spill: &'a mut Spill,
+    pub(super) lists: Option<&'a mut Lists>,
     pub(super) index: &'a mut Index,
     pub(super) tally: &'a mut Tally,
     /// For `explain`: keep the rejects with this case id in `watched`.
@@ -116,7 +188,7 @@ impl Pass1<'_> {
             }
             batch[..n]
                 .par_iter()
-                .map(|rec| first_pass(rec, &map, decoding, &cfg.vocab, &cfg.patterns))
+                .map(|rec| first_pass(rec, &map, decoding, cfg, self.style))
                 .collect_into_vec(&mut results);
             for (rec, first) in batch[..n].iter().zip(results.drain(..)) {
                 let line = records::line(rec);
@@ -160,7 +232,6 @@ impl Pass1<'_> {
         delimiter: u8,
     ) -> Result<(), Error> {
         self.tally.counts.rows_read += 1;
-        let spill_error = |e| Error::output(SPILL, e);
         match first {
             First::Reject(column, reason) => {
                 self.tally.counts.rejected += 1;
@@ -191,7 +262,7 @@ impl Pass1<'_> {
                     &raw,
                 ])?;
             }
-            First::Other { caught } => {
+            First::Other { caught, rendered } => {
                 self.tally
                     .classified(Classification::OutOfScope, Rule::Scope);
                 if caught {
@@ -207,14 +278,29 @@ impl Pass1<'_> {
                         }
                     }
                 }
-                if self.cfg.audit_all {
+                if let (Some(lists), Some(row)) = (self.lists.as_deref_mut(), rendered) {
+                    lists.write(s, line, &row)?;
+                    self.tally.row(&row, false, false, false);
+                } else if self.cfg.audit_all {
+                    // `explain` looks for a case id among the other benefits' rows too.
                     let columns = spill_columns(rec, map, decoding);
-                    spill_row(self.spill, "O", s, line, &columns).map_err(spill_error)?;
+                    self.spill.row("O", s, line, [0; 3], &columns)?;
                 }
             }
-            First::Bonus { pending, columns } => {
-                self.index.push_pending(pending, s, line);
-                spill_row(self.spill, "B", s, line, &columns).map_err(spill_error)?;
+            First::Bonus {
+                pending,
+                columns,
+                rendered,
+            } => {
+                let n = self.index.push_pending(pending, s, line);
+                let mut at = [0; 3];
+                if let (Some(lists), Some(row)) = (self.lists.as_deref_mut(), rendered) {
+                    at = lists.at();
+                    lists.write(s, line, &row)?;
+                    self.tally.row(&row, true, false, false);
+                    self.tally.list(n, &row);
+                }
+                self.spill.row("B", s, line, at, &columns)?;
             }
         }
         Ok(())
@@ -229,19 +315,6 @@ pub(super) fn caught_word(raw: &[u8], decoding: Decoding) -> Cow<'_, str> {
         Cow::Borrowed(word) => Cow::Borrowed(record::shown_word(word.trim())),
         Cow::Owned(word) => Cow::Owned(record::shown_word(word.trim()).to_string()),
     }
-}
-
-/// Writes a row to the spill file: kind, input, line, then the canonical columns in order
-/// (as [`spill_columns`] encoded them).
-pub(super) fn spill_row(
-    spill: &mut BufWriter<std::fs::File>,
-    kind: &str,
-    s: u32,
-    line: u64,
-    columns: &[u8],
-) -> std::io::Result<()> {
-    write!(spill, "{kind},{s},{line},")?;
-    spill.write_all(columns)
 }
 
 /// A row's canonical columns, decoded and encoded as the spill file holds them after its kind,
@@ -264,34 +337,44 @@ pub(super) fn first_pass(
     rec: &ByteRecord,
     map: &ColumnMap,
     decoding: Decoding,
-    vocab: &Vocabulary,
-    patterns: &Patterns,
+    cfg: &ScanConfig,
+    style: Option<Style<'_>>,
 ) -> First {
-    verdict(rec, map, decoding, vocab, patterns, || {
+    verdict(rec, map, decoding, cfg, style, || {
         spill_columns(rec, map, decoding)
     })
 }
 
 /// Pass 1's verdict on a record; `spilled` gives its columns as the spill file holds them
-/// (asked for a bonus-related row only).
+/// (asked for a bonus-related row only). Given a `style`, the row is also rendered for the lists
+/// as it stands (with no facts from other rows).
 pub(super) fn verdict(
     rec: &ByteRecord,
     map: &ColumnMap,
     decoding: Decoding,
-    vocab: &Vocabulary,
-    patterns: &Patterns,
+    cfg: &ScanConfig,
+    style: Option<Style<'_>>,
     spilled: impl FnOnce() -> Vec<u8>,
 ) -> First {
-    match records::parse(rec, map, decoding, vocab) {
+    match records::parse(rec, map, decoding, &cfg.vocab) {
         Parsed::Reject(r) => First::Reject(r.column, r.reason),
-        Parsed::Other { caught } => First::Other { caught },
+        Parsed::Other { caught } => First::Other {
+            caught,
+            rendered: style.filter(|_| cfg.audit_all).map(|style| {
+                style.other(|col| {
+                    map.position(col)
+                        .and_then(|i| rec.get(i))
+                        .map_or(Cow::Borrowed(""), |b| decode(b, decoding))
+                })
+            }),
+        },
         Parsed::Bonus(case) => {
             let in_scope = case.benefit == Benefit::Il22 && case.decision == Decision::Refused;
-            let alone = rules::evaluate(&case, patterns, &Facts::default()).classification;
+            let alone = rules::evaluate(&case, &cfg.patterns, &Facts::default());
             let with_prior_grant = if in_scope {
                 rules::evaluate(
                     &case,
-                    patterns,
+                    &cfg.patterns,
                     &Facts {
                         prior_grant: true,
                         ..Facts::default()
@@ -299,11 +382,12 @@ pub(super) fn verdict(
                 )
                 .classification
             } else {
-                alone
+                alone.classification
             };
             First::Bonus {
-                pending: Pending::new(&case, alone, with_prior_grant),
+                pending: Pending::new(&case, alone.classification, with_prior_grant),
                 columns: spilled(),
+                rendered: style.map(|style| style.bonus(&case, &alone)),
             }
         }
     }

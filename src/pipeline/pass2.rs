@@ -1,316 +1,239 @@
-//! Pass 2 of the scan: the spilled bonus-related rows read back in batches, classified with
-//! their settled facts in parallel, and written to the lists in input order.
+//! Pass 2 of the scan: the rows whose settled facts are not the defaults (a repeated case id,
+//! step 7) read back from the spill file and classified again, in parallel, with those facts;
+//! their rows in the lists pass 1 wrote are replaced where they change, in input order, and the
+//! counts of their first classification are taken back.
 
+use std::fs::File;
+use std::io::{Read as _, Seek as _, SeekFrom};
+
+use super::pass1::{SPILL_HEAD, Spilled};
 use super::*;
+use crate::input::scan::RecordParser;
 
-/// The lists pass 2 writes.
-pub(super) struct Lists<'a> {
-    pub(super) audit: CsvOut,
-    pub(super) reopen: CsvOut,
-    pub(super) review: CsvOut,
-    /// The lists per authority, with `--split-by-authority`.
-    pub(super) split: Option<SplitLists<'a>>,
-}
+/// Rows classified again at a time.
+const BATCH: usize = 4096;
 
-/// One finished output row.
-struct ListRow {
-    /// The row's fields; emptied once encoded unless `--split-by-authority` writes them again.
-    fields: Vec<String>,
-    /// `fields` as the lists write them.
-    encoded: Vec<u8>,
-    case_id: String,
-    classification: Classification,
-    outcome: Option<rules::Outcome>,
-    rule: Rule,
+/// A row classified again: as pass 1 wrote it, and as it is with its settled facts.
+struct Again {
+    n: u32,
+    s: usize,
+    line: u64,
+    /// Where pass 1 wrote it, or would have, in each list ([`Lists::at`]).
+    at: [u64; 3],
+    before: Rendered,
+    now: Rendered,
     duplicate: bool,
-    decided_by: String,
-    authority: Authority,
-    year: Option<i32>,
-    bonus: bool,
 }
 
-/// Rows per batch of pass 2 at most.
-const PASS2_BATCH: usize = 2048;
-
+#[allow(clippy::too_many_arguments)]
 pub(super) fn pass2(
-    cfg: &ScanConfig,
-    spill_path: &std::path::Path,
-    names: &[String],
-    index: &Index,
-    lists: &mut Lists<'_>,
-    tally: &mut Tally,
-) -> Result<(), Error> {
-    let file = std::fs::File::open(spill_path).map_err(|e| Error::output(spill_path, e))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .buffer_capacity(256 * 1024)
-        .from_reader(BufReader::new(file));
-    // Every spilled row is a whole row to classify and write: a smaller batch than pass 1's
-    // keeps the rows in flight (and memory) small while both threads stay busy.
-    let batch_size = cfg.batch_size.min(PASS2_BATCH);
-    let mut next_bonus = 0u32;
-    let mut current = Spilled::new(batch_size);
-    let mut next = Spilled::new(batch_size);
-    let mut made: Vec<ListRow> = Vec::with_capacity(batch_size);
-    let mut to_write: Vec<ListRow> = Vec::with_capacity(batch_size);
-    current.read(&mut reader, &mut next_bonus, spill_path)?;
-    // Three things at once: the next batch is read, this one classified, the last one written.
-    loop {
-        let (read, ((), written)) = rayon::join(
-            || next.read(&mut reader, &mut next_bonus, spill_path),
-            || {
-                rayon::join(
-                    || current.classify(cfg, names, index, &mut made),
-                    || write_rows(&mut to_write, lists, tally),
-                )
-            },
-        );
-        read?;
-        written?;
-        if made.is_empty() {
-            return Ok(());
-        }
-        std::mem::swap(&mut current, &mut next);
-        std::mem::swap(&mut made, &mut to_write);
-    }
-}
-
-/// A batch of spilled rows, each with its bonus-row number (none for another benefit's row).
-struct Spilled {
-    records: Vec<StringRecord>,
-    numbers: Vec<Option<u32>>,
-    len: usize,
-}
-
-impl Spilled {
-    fn new(size: usize) -> Spilled {
-        Spilled {
-            records: (0..size).map(|_| StringRecord::new()).collect(),
-            numbers: Vec::with_capacity(size),
-            len: 0,
-        }
-    }
-
-    fn read(
-        &mut self,
-        reader: &mut csv::Reader<BufReader<std::fs::File>>,
-        next_bonus: &mut u32,
-        spill_path: &std::path::Path,
-    ) -> Result<(), Error> {
-        self.len = 0;
-        self.numbers.clear();
-        while self.len < self.records.len()
-            && reader
-                .read_record(&mut self.records[self.len])
-                .map_err(|e| Error::output(spill_path, std::io::Error::other(e.to_string())))?
-        {
-            if &self.records[self.len][0] == "B" {
-                self.numbers.push(Some(*next_bonus));
-                *next_bonus += 1;
-            } else {
-                self.numbers.push(None);
-            }
-            self.len += 1;
-        }
-        Ok(())
-    }
-
-    /// Classifies the batch in parallel into `rows`, each encoded as the lists write it.
-    fn classify(&self, cfg: &ScanConfig, names: &[String], index: &Index, rows: &mut Vec<ListRow>) {
-        self.records[..self.len]
-            .par_iter()
-            .zip(self.numbers.par_iter())
-            .map_init(
-                || RowEncoder::new(cfg.excel),
-                |encoder, (rec, number)| {
-                    let mut row = list_row(rec, *number, names, index, &cfg.vocab, &cfg.patterns);
-                    if let Some(key) = &cfg.pseudonymize {
-                        row.fields[3] = key.pseudonym(&row.fields[3]);
-                    }
-                    encoder.encode_into(&row.fields, &mut row.encoded);
-                    // Only the per-authority lists write the fields again: otherwise they are
-                    // let go here, in parallel, not by the thread that writes.
-                    if cfg.split_by_authority {
-                        row.case_id = row.fields[2].clone();
-                    } else {
-                        row.case_id = std::mem::take(&mut row.fields[2]);
-                        row.fields = Vec::new();
-                    }
-                    row
-                },
-            )
-            .collect_into_vec(rows);
-    }
-}
-
-/// Counts and writes classified rows, in order.
-fn write_rows(
-    rows: &mut Vec<ListRow>,
-    lists: &mut Lists<'_>,
-    tally: &mut Tally,
-) -> Result<(), Error> {
-    for mut row in rows.drain(..) {
-        if row.bonus {
-            tally.classified(row.classification, row.rule);
-        }
-        if row.duplicate {
-            tally.counts.duplicates += 1;
-        } else {
-            let year = row.year.map(|y| tally.years.entry(y).or_default());
-            if matches!(
-                row.classification,
-                Classification::Reopen | Classification::Review
-            ) {
-                let counts = match tally.by_authority.get_mut(&row.decided_by) {
-                    Some(counts) => counts,
-                    None => tally
-                        .by_authority
-                        .entry(row.decided_by.clone())
-                        .or_default(),
-                };
-                if row.classification == Classification::Reopen {
-                    counts.reopen += 1;
-                } else {
-                    counts.review += 1;
-                }
-                tally.listed.push(ListedCase {
-                    case_id: std::mem::take(&mut row.case_id),
-                    decided_by: std::mem::take(&mut row.decided_by),
-                    classification: row.classification,
-                    rule: row.rule,
-                    expected_outcome: row.outcome,
-                });
-            }
-            match row.classification {
-                Classification::Reopen => {
-                    if let Some(y) = year {
-                        y.reopen += 1;
-                    }
-                    lists.reopen.write_encoded(&row.encoded)?;
-                    if let Some(split) = &mut lists.split {
-                        split.write(List::Reopen, &row.authority, &row.fields)?;
-                    }
-                }
-                Classification::Review => {
-                    if let Some(y) = year {
-                        y.review += 1;
-                    }
-                    lists.review.write_encoded(&row.encoded)?;
-                    if let Some(split) = &mut lists.split {
-                        split.write(List::Review, &row.authority, &row.fields)?;
-                    }
-                }
-                Classification::NotAffected => {
-                    if let Some(y) = year {
-                        y.not_affected += 1;
-                    }
-                }
-                Classification::OutOfScope => {}
-            }
-        }
-        lists.audit.write_encoded(&row.encoded)?;
-    }
-    Ok(())
-}
-
-fn list_row(
-    rec: &StringRecord,
-    number: Option<u32>,
+    staging: &Staging,
+    style: Style<'_>,
+    spill: &Spilled,
     names: &[String],
     index: &Index,
     vocab: &Vocabulary,
     patterns: &Patterns,
-) -> ListRow {
-    let source = rec
-        .get(1)
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(0);
-    let line = rec.get(2).unwrap_or_default();
-    let field = |col: Col| rec.get(3 + col as usize).unwrap_or_default();
-    debug_assert_eq!(rec.len(), 3 + COLUMN_COUNT);
-    let parsed = number.map(|n| (n, record::parse(|col| Cow::Borrowed(field(col)), vocab)));
-    let (case, eval, duplicate) = match parsed {
-        Some((n, Parsed::Bonus(case))) => {
-            let facts = index.facts(n, names);
-            let eval = rules::evaluate(&case, patterns, &facts);
-            (Some(case), eval, index.is_duplicate(n))
-        }
-        _ => {
-            // A row of another benefit (only with --audit-all): out of scope, not validated.
-            let eval = Evaluation {
-                classification: Classification::OutOfScope,
-                outcome: None,
-                rule: Rule::Scope,
-                finding: None,
-                warnings: Vec::new(),
-                decided_by: Authority::of(field(Col::MunicipalityCode), None),
-                path: Path::NotIl22,
-            };
-            (None, eval, false)
-        }
-    };
-    let date = |col: Col| parse_date(field(col)).ok().flatten();
-    let (case_id, cpr, municipality_code, application_date, decision_date) = match &case {
-        Some(c) => (
-            c.case_id.as_str(),
-            c.cpr.as_str(),
-            c.municipality_code.as_str(),
-            c.application_date,
-            Some(c.decision_date),
-        ),
-        None => (
-            field(Col::CaseId).trim(),
-            field(Col::Cpr).trim(),
-            field(Col::MunicipalityCode).trim(),
-            date(Col::ApplicationDate),
-            date(Col::DecisionDate),
-        ),
-    };
-    let finding = eval.finding.as_ref();
-    let condition = |pick: fn(&rules::Conditions) -> rules::Condition| {
-        finding.map_or(String::new(), |f| pick(&f.conditions).code().to_string())
-    };
-    let decided_by = eval.decided_by.to_string();
-    let fields = vec![
-        names[source].clone(),
-        line.to_string(),
-        case_id.to_string(),
-        cpr.to_string(),
-        municipality_code.to_string(),
-        decided_by.clone(),
-        application_date.map_or(String::new(), |d| d.to_string()),
-        decision_date.map_or(String::new(), |d| d.to_string()),
-        eval.classification.code().to_string(),
-        eval.outcome.map_or(String::new(), |o| o.code().to_string()),
-        eval.rule.code().to_string(),
-        condition(|c| c.c1_person),
-        condition(|c| c.c2_self_supporting),
-        condition(|c| c.c3_exam),
-        condition(|c| c.c4_first_time),
-        finding.map_or(String::new(), |f| f.ground.ground.code().to_string()),
-        finding.map_or(String::new(), |f| match f.program {
-            Some(rules::case::YesNo::Yes) => "YES".to_string(),
-            Some(rules::case::YesNo::No) => "NO".to_string(),
-            None => "UNKNOWN".to_string(),
-        }),
-        eval.warnings
+    tally: &mut Tally,
+) -> Result<(), Error> {
+    let again: Vec<u32> = index.with_facts().collect();
+    if again.is_empty() {
+        return Ok(());
+    }
+    let spill_error = |e| Error::output(&spill.path, e);
+    let mut spill_file = File::open(&spill.path).map_err(spill_error)?;
+    let mut lists = LIST_FILES.map(|name| Patch::new(staging, name));
+    let sources: Vec<Vec<u8>> = names.iter().map(|n| style.encoded_source(n)).collect();
+    let mut relisted = Vec::with_capacity(again.len());
+    let mut head = Vec::new();
+    for batch in again.chunks(BATCH) {
+        let spilled = batch
             .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("|"),
-        explanation(&eval),
-    ];
-    ListRow {
-        fields,
-        encoded: Vec::new(),
-        case_id: String::new(),
-        classification: eval.classification,
-        outcome: eval.outcome,
-        rule: eval.rule,
-        duplicate,
-        decided_by,
-        authority: eval.decided_by,
-        year: decision_date.map(|d| d.year()),
-        bonus: case.is_some(),
+            .map(|&n| {
+                let start = spill.starts[n as usize];
+                let end = spill
+                    .starts
+                    .get(n as usize + 1)
+                    .copied()
+                    .unwrap_or(spill.len);
+                let mut raw = vec![0; (end - start) as usize];
+                spill_file.seek(SeekFrom::Start(start))?;
+                spill_file.read_exact(&mut raw)?;
+                Ok(raw)
+            })
+            .collect::<Result<Vec<Vec<u8>>, std::io::Error>>()
+            .map_err(spill_error)?;
+        let rows = spilled
+            .par_iter()
+            .zip(batch.par_iter())
+            .map_init(
+                || RecordParser::new(b','),
+                |parser, (raw, &n)| {
+                    classify_again(parser, raw, n, style, names, index, vocab, patterns)
+                },
+            )
+            .collect::<Result<Vec<Again>, String>>()
+            .map_err(|e| spill_error(std::io::Error::other(e)))?;
+        for row in rows {
+            tally.row(&row.before, true, false, true);
+            tally.row(&row.now, true, row.duplicate, false);
+            let listed = if row.duplicate {
+                None
+            } else {
+                row.now.listed_case()
+            };
+            relisted.push((row.n, listed));
+
+            head.clear();
+            style.head(&sources[row.s], row.line, &mut head);
+            lists[0].replace(
+                row.at[0],
+                &head,
+                Some(&row.before.tail),
+                Some(&row.now.tail),
+            )?;
+            for (k, class) in [(1, Classification::Reopen), (2, Classification::Review)] {
+                let was = row.before.classification == class;
+                let is = !row.duplicate && row.now.classification == class;
+                lists[k].replace(
+                    row.at[k],
+                    &head,
+                    was.then_some(&row.before.tail[..]),
+                    is.then_some(&row.now.tail[..]),
+                )?;
+            }
+        }
+    }
+    for list in lists {
+        list.finish()?;
+    }
+    tally.relist(relisted);
+    Ok(())
+}
+
+/// Reads a spilled bonus-related row and classifies it as it stands and with its settled facts.
+#[allow(clippy::too_many_arguments)]
+fn classify_again(
+    parser: &mut RecordParser,
+    raw: &[u8],
+    n: u32,
+    style: Style<'_>,
+    names: &[String],
+    index: &Index,
+    vocab: &Vocabulary,
+    patterns: &Patterns,
+) -> Result<Again, String> {
+    if parser.parse(raw).is_none() {
+        return Err(format!("bonus-related row {n} is missing"));
+    }
+    let rec = StringRecord::from_byte_record(parser.record.clone())
+        .map_err(|_| format!("bonus-related row {n} is not UTF-8"))?;
+    let number = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok());
+    let (Some(s), Some(line), Some(a), Some(r), Some(v)) =
+        (number(1), number(2), number(3), number(4), number(5))
+    else {
+        return Err(format!("bonus-related row {n} has no place"));
+    };
+    let field = |col: Col| rec.get(SPILL_HEAD + col as usize).unwrap_or_default();
+    let Parsed::Bonus(case) = record::parse(|col| Cow::Borrowed(field(col)), vocab) else {
+        return Err(format!("bonus-related row {n} reads otherwise"));
+    };
+    let before = rules::evaluate(&case, patterns, &Facts::default());
+    let now = rules::evaluate(&case, patterns, &index.facts(n, names));
+    Ok(Again {
+        n,
+        s: s as usize,
+        line,
+        at: [a, r, v],
+        before: style.bonus(&case, &before),
+        now: style.bonus(&case, &now),
+        duplicate: index.is_duplicate(n),
+    })
+}
+
+/// A list pass 1 wrote, rewritten beside itself once a row in it changes: the unchanged stretches
+/// copied (in the kernel, where it can), the changed rows written anew, then put in its place.
+struct Patch<'a> {
+    staging: &'a Staging,
+    name: &'static str,
+    /// The list as pass 1 wrote it, read up to `cursor`, and the list being written.
+    files: Option<(File, BufWriter<File>)>,
+    cursor: u64,
+}
+
+impl<'a> Patch<'a> {
+    fn new(staging: &'a Staging, name: &'static str) -> Patch<'a> {
+        Patch {
+            staging,
+            name,
+            files: None,
+            cursor: 0,
+        }
+    }
+
+    fn patched_name(&self) -> String {
+        format!("{}.patched", self.name)
+    }
+
+    fn error(&self, e: std::io::Error) -> Error {
+        Error::output(self.staging.path().join(self.name), e)
+    }
+
+    /// Puts `now` where `before` stands at `at` (each a row after `head`; absent when `None`).
+    /// Rows are replaced in input order.
+    fn replace(
+        &mut self,
+        at: u64,
+        head: &[u8],
+        before: Option<&[u8]>,
+        now: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        if before == now {
+            return Ok(());
+        }
+        if at < self.cursor {
+            return Err(self.error(std::io::Error::other("rows patched out of order")));
+        }
+        if self.files.is_none() {
+            let old = File::open(self.staging.path().join(self.name)).map_err(|e| self.error(e))?;
+            let new = self.staging.create_file(&self.patched_name())?;
+            self.files = Some((old, BufWriter::with_capacity(1 << 20, new)));
+        }
+        let (old, new) = self.files.as_mut().expect("opened above");
+        let result = (|| {
+            std::io::copy(&mut (&*old).take(at - self.cursor), new)?;
+            self.cursor = at;
+            if let Some(before) = before {
+                // The row pass 1 wrote must be the one classified again here.
+                let mut written = vec![0; head.len() + before.len()];
+                old.read_exact(&mut written)?;
+                if written[..head.len()] != *head || written[head.len()..] != *before {
+                    return Err(std::io::Error::other(
+                        "a row differs from its first classification",
+                    ));
+                }
+                self.cursor += written.len() as u64;
+            }
+            if let Some(now) = now {
+                new.write_all(head)?;
+                new.write_all(now)?;
+            }
+            Ok(())
+        })();
+        result.map_err(|e| self.error(e))
+    }
+
+    /// Copies the rest and puts the patched list in place of the old one.
+    fn finish(self) -> Result<(), Error> {
+        let patched = self.staging.path().join(self.patched_name());
+        let Some((mut old, mut new)) = self.files else {
+            return Ok(());
+        };
+        let result = (|| {
+            std::io::copy(&mut old, &mut new)?;
+            new.flush()?;
+            std::fs::rename(patched, self.staging.path().join(self.name))
+        })();
+        result.map_err(|e| Error::output(self.staging.path().join(self.name), e))
     }
 }

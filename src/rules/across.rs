@@ -61,7 +61,7 @@ impl Pending {
 }
 
 /// The settled facts of one row, compact; turned into [`Facts`] when the row is written.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Settled {
     prior_grant: bool,
     later_il22_decision: bool,
@@ -338,6 +338,16 @@ impl Index {
             }),
             conflicting: s.conflicting,
         }
+    }
+
+    /// The rows, in order, whose settled facts are not [`Facts::default`]: the only rows that
+    /// other rows change (once settled).
+    pub fn with_facts(&self) -> impl Iterator<Item = u32> + '_ {
+        self.settled
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s != Settled::default())
+            .map(|(n, _)| n as u32)
     }
 
     /// Whether row `n` repeats an earlier identical row.

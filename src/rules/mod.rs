@@ -237,6 +237,16 @@ impl Authority {
         }
     }
 
+    /// The authority a `decided_by` column names, as [`Authority`]'s `Display` writes it; an
+    /// unreadable one is [`Authority::KommuneUkendt`].
+    pub fn from_decided_by(decided_by: &str) -> Authority {
+        match decided_by.strip_prefix("kommune:") {
+            Some(code) => Authority::of(code, None),
+            None if decided_by == "ankestyrelsen" => Authority::Ankestyrelsen,
+            None => Authority::KommuneUkendt,
+        }
+    }
+
     /// A name safe for a file: built from the validated code only.
     pub fn file_stem(&self) -> String {
         match self {

@@ -1,0 +1,194 @@
+//! One row of the lists (`audit.csv`, `reopen.csv`, `review.csv`) as it is written: the columns
+//! of SPEC §5 from `case_id` on, encoded, and what the counts need of it. Made in parallel where
+//! the row is classified; its `source` and `line` are written before it in input order.
+
+use std::borrow::Cow;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::input::columns::Col;
+use crate::input::dates::parse_date;
+use crate::output::lists::RowEncoder;
+use crate::output::pseudonym::Pseudonymizer;
+use crate::rules::case::{Case, YesNo};
+use crate::rules::explain::explanation;
+use crate::rules::{self, Authority, Classification, Evaluation, Rule};
+
+/// A classified row, rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Rendered {
+    /// The row from `case_id` to its line end, as the lists write it.
+    pub(super) tail: Vec<u8>,
+    pub(super) classification: Classification,
+    pub(super) outcome: Option<rules::Outcome>,
+    pub(super) rule: Rule,
+    /// `case_id` and `decided_by`, for the REOPEN and REVIEW rows only (the ledger's cases and
+    /// the counts per authority).
+    pub(super) listed: Option<(String, String)>,
+    pub(super) year: Option<i32>,
+}
+
+/// How rows are rendered: the lists' delimiter and the CPR pseudonyms.
+#[derive(Clone, Copy)]
+pub(super) struct Style<'a> {
+    pub(super) excel: bool,
+    pub(super) pseudonymize: Option<&'a Pseudonymizer>,
+}
+
+impl Style<'_> {
+    fn delimiter(self) -> u8 {
+        if self.excel { b';' } else { b',' }
+    }
+
+    /// The `source` and `line` columns, with the delimiter after them: `source` is encoded once
+    /// per input (`encoded_source`).
+    pub(super) fn head(self, encoded_source: &[u8], line: u64, out: &mut Vec<u8>) {
+        out.extend_from_slice(encoded_source);
+        out.push(self.delimiter());
+        push_number(out, line);
+        out.push(self.delimiter());
+    }
+
+    /// An input's name as the `source` column holds it (quoted where the lists need it).
+    pub(super) fn encoded_source(self, name: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(name.len() + 3);
+        RowEncoder::new(self.excel).encode_into(&[name], &mut out);
+        out.pop(); // the line end
+        out
+    }
+
+    /// A bonus-related row classified with `eval`.
+    pub(super) fn bonus(self, case: &Case, eval: &Evaluation) -> Rendered {
+        self.render(
+            Identity {
+                case_id: &case.case_id,
+                cpr: &case.cpr,
+                municipality_code: &case.municipality_code,
+                application_date: case.application_date,
+                decision_date: Some(case.decision_date),
+            },
+            eval,
+        )
+    }
+
+    /// A row of another benefit (with `--audit-all`): out of scope, not validated; `field` gives
+    /// its canonical columns as read.
+    pub(super) fn other<'f>(self, field: impl Fn(Col) -> Cow<'f, str>) -> Rendered {
+        let eval = Evaluation {
+            classification: Classification::OutOfScope,
+            outcome: None,
+            rule: Rule::Scope,
+            finding: None,
+            warnings: Vec::new(),
+            decided_by: Authority::of(&field(Col::MunicipalityCode), None),
+            path: rules::Path::NotIl22,
+        };
+        let date = |col: Col| parse_date(&field(col)).ok().flatten();
+        self.render(
+            Identity {
+                case_id: field(Col::CaseId).trim(),
+                cpr: field(Col::Cpr).trim(),
+                municipality_code: field(Col::MunicipalityCode).trim(),
+                application_date: date(Col::ApplicationDate),
+                decision_date: date(Col::DecisionDate),
+            },
+            &eval,
+        )
+    }
+
+    fn render(self, id: Identity<'_>, eval: &Evaluation) -> Rendered {
+        let finding = eval.finding.as_ref();
+        let condition = |pick: fn(&rules::Conditions) -> rules::Condition| {
+            finding.map_or("", |f| pick(&f.conditions).code())
+        };
+        let date = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());
+        let cpr: Cow<str> = match self.pseudonymize {
+            Some(key) => Cow::Owned(key.pseudonym(id.cpr)),
+            None => Cow::Borrowed(id.cpr),
+        };
+        let decided_by = eval.decided_by.to_string();
+        let warnings = eval
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("|");
+        let explanation = explanation(eval);
+        let fields: [&str; 17] = [
+            id.case_id,
+            &cpr,
+            id.municipality_code,
+            &decided_by,
+            &date(id.application_date),
+            &date(id.decision_date),
+            eval.classification.code(),
+            eval.outcome.map_or("", |o| o.code()),
+            eval.rule.code(),
+            condition(|c| c.c1_person),
+            condition(|c| c.c2_self_supporting),
+            condition(|c| c.c3_exam),
+            condition(|c| c.c4_first_time),
+            finding.map_or("", |f| f.ground.ground.code()),
+            finding.map_or("", |f| match f.program {
+                Some(YesNo::Yes) => "YES",
+                Some(YesNo::No) => "NO",
+                None => "UNKNOWN",
+            }),
+            &warnings,
+            &explanation,
+        ];
+        let mut tail = Vec::with_capacity(fields.iter().map(|f| f.len() + 1).sum::<usize>() + 8);
+        RowEncoder::new(self.excel).encode_into(&fields, &mut tail);
+        let listed = matches!(
+            eval.classification,
+            Classification::Reopen | Classification::Review
+        )
+        .then(|| (id.case_id.to_string(), decided_by));
+        Rendered {
+            tail,
+            classification: eval.classification,
+            outcome: eval.outcome,
+            rule: eval.rule,
+            listed,
+            year: id.decision_date.map(|d| d.year()),
+        }
+    }
+}
+
+/// The columns that name the row.
+struct Identity<'a> {
+    case_id: &'a str,
+    cpr: &'a str,
+    municipality_code: &'a str,
+    application_date: Option<NaiveDate>,
+    decision_date: Option<NaiveDate>,
+}
+
+/// Writes `n` in decimal (rows are written by the million: no formatter, no allocation).
+pub(super) fn push_number(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        for n in [0, 7, 10, 99, 100, 12_345, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_number(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
+    }
+}
