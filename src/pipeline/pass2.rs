@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom};
+use std::os::unix::fs::FileExt as _;
 
 use super::pass1::{SPILL_HEAD, Spilled};
 use super::*;
@@ -103,6 +104,9 @@ pub(super) fn pass2(
                 )?;
             }
         }
+        for list in &mut lists {
+            list.run()?;
+        }
     }
     for list in lists {
         list.finish()?;
@@ -153,13 +157,33 @@ fn classify_again(
 
 /// A list pass 1 wrote, rewritten beside itself once a row in it changes: the unchanged stretches
 /// copied (in the kernel, where it can), the changed rows written anew, then put in its place.
+/// The work is planned in input order and done in parallel, a batch of rows at a time.
 struct Patch<'a> {
     staging: &'a Staging,
     name: &'static str,
-    /// The list as pass 1 wrote it, read up to `cursor`, and the list being written.
-    files: Option<(File, BufWriter<File>)>,
-    cursor: u64,
+    /// The list as pass 1 wrote it and the list being written, once a row changes.
+    files: Option<(File, File)>,
+    /// Where the next unchanged stretch starts, in the old list and in the new.
+    old_at: u64,
+    new_at: u64,
+    /// The work planned and not yet done.
+    ops: Vec<Op>,
 }
+
+/// A piece of a patch's work.
+enum Op {
+    /// Copies `len` bytes at `from` in the old list to `to` in the new.
+    Copy { from: u64, to: u64, len: u64 },
+    /// Checks that the old list holds `bytes` at `at`: the row classified again must be the one
+    /// pass 1 wrote there.
+    Check { at: u64, bytes: Vec<u8> },
+    /// Writes `bytes` at `to` in the new list.
+    Write { to: u64, bytes: Vec<u8> },
+}
+
+/// An unchanged stretch is copied in pieces of at most this many bytes, so that the threads
+/// share a long one.
+const COPY_PIECE: u64 = 4 << 20;
 
 impl<'a> Patch<'a> {
     fn new(staging: &'a Staging, name: &'static str) -> Patch<'a> {
@@ -167,7 +191,9 @@ impl<'a> Patch<'a> {
             staging,
             name,
             files: None,
-            cursor: 0,
+            old_at: 0,
+            new_at: 0,
+            ops: Vec::new(),
         }
     }
 
@@ -179,8 +205,8 @@ impl<'a> Patch<'a> {
         Error::output(self.staging.path().join(self.name), e)
     }
 
-    /// Puts `now` where `before` stands at `at` (each a row after `head`; absent when `None`).
-    /// Rows are replaced in input order.
+    /// Plans to put `now` where `before` stands at `at` (each a row after `head`; absent when
+    /// `None`). Rows are replaced in input order.
     fn replace(
         &mut self,
         at: u64,
@@ -191,49 +217,167 @@ impl<'a> Patch<'a> {
         if before == now {
             return Ok(());
         }
-        if at < self.cursor {
+        if at < self.old_at {
             return Err(self.error(std::io::Error::other("rows patched out of order")));
         }
         if self.files.is_none() {
             let old = File::open(self.staging.path().join(self.name)).map_err(|e| self.error(e))?;
             let new = self.staging.create_file(&self.patched_name())?;
-            self.files = Some((old, BufWriter::with_capacity(1 << 20, new)));
+            self.files = Some((old, new));
         }
-        let (old, new) = self.files.as_mut().expect("opened above");
-        let result = (|| {
-            std::io::copy(&mut (&*old).take(at - self.cursor), new)?;
-            self.cursor = at;
-            if let Some(before) = before {
-                // The row pass 1 wrote must be the one classified again here.
-                let mut written = vec![0; head.len() + before.len()];
-                old.read_exact(&mut written)?;
-                if written[..head.len()] != *head || written[head.len()..] != *before {
-                    return Err(std::io::Error::other(
-                        "a row differs from its first classification",
-                    ));
+        self.copy_to(at);
+        let row = |tail: &[u8]| [head, tail].concat();
+        if let Some(before) = before {
+            let bytes = row(before);
+            self.old_at += bytes.len() as u64;
+            self.ops.push(Op::Check { at, bytes });
+        }
+        if let Some(now) = now {
+            let bytes = row(now);
+            let to = self.new_at;
+            self.new_at += bytes.len() as u64;
+            self.ops.push(Op::Write { to, bytes });
+        }
+        Ok(())
+    }
+
+    /// Plans to copy the old list from where the last row replaced ends to `end`.
+    fn copy_to(&mut self, end: u64) {
+        while self.old_at < end {
+            let len = (end - self.old_at).min(COPY_PIECE);
+            self.ops.push(Op::Copy {
+                from: self.old_at,
+                to: self.new_at,
+                len,
+            });
+            self.old_at += len;
+            self.new_at += len;
+        }
+    }
+
+    /// Does the work planned so far.
+    fn run(&mut self) -> Result<(), Error> {
+        let Some((old, new)) = &self.files else {
+            return Ok(());
+        };
+        let ops = std::mem::take(&mut self.ops);
+        ops.par_iter()
+            .try_for_each(|op| match op {
+                Op::Copy { from, to, len } => copy_range(old, *from, new, *to, *len),
+                Op::Check { at, bytes } => {
+                    let mut written = vec![0; bytes.len()];
+                    old.read_exact_at(&mut written, *at)?;
+                    if written != *bytes {
+                        return Err(std::io::Error::other(
+                            "a row differs from its first classification",
+                        ));
+                    }
+                    Ok(())
                 }
-                self.cursor += written.len() as u64;
-            }
-            if let Some(now) = now {
-                new.write_all(head)?;
-                new.write_all(now)?;
-            }
-            Ok(())
-        })();
-        result.map_err(|e| self.error(e))
+                Op::Write { to, bytes } => new.write_all_at(bytes, *to),
+            })
+            .map_err(|e| self.error(e))
     }
 
     /// Copies the rest and puts the patched list in place of the old one.
-    fn finish(self) -> Result<(), Error> {
-        let patched = self.staging.path().join(self.patched_name());
-        let Some((mut old, mut new)) = self.files else {
+    fn finish(mut self) -> Result<(), Error> {
+        let Some((old, _)) = &self.files else {
             return Ok(());
         };
-        let result = (|| {
-            std::io::copy(&mut old, &mut new)?;
-            new.flush()?;
-            std::fs::rename(patched, self.staging.path().join(self.name))
-        })();
-        result.map_err(|e| Error::output(self.staging.path().join(self.name), e))
+        let len = old.metadata().map_err(|e| self.error(e))?.len();
+        self.copy_to(len);
+        self.run()?;
+        // The old list is removed first: renaming over it would make ext4 write the new one out
+        // at once (its `auto_da_alloc`), and the run wait for it.
+        let path = self.staging.path().join(self.name);
+        std::fs::remove_file(&path)
+            .and_then(|()| std::fs::rename(self.staging.path().join(self.patched_name()), &path))
+            .map_err(|e| self.error(e))
+    }
+}
+
+/// Copies `len` bytes at `from` in `old` to `to` in `new`: in the kernel where the file system
+/// can (`copy_file_range`), else through a buffer.
+fn copy_range(old: &File, from: u64, new: &File, to: u64, len: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (mut from, mut to, mut left) = (from as i64, to as i64, len as usize);
+    while left > 0 {
+        // SAFETY: both descriptors are open for the call; the offsets are this function's own.
+        let n = unsafe {
+            libc::copy_file_range(
+                old.as_raw_fd(),
+                &mut from,
+                new.as_raw_fd(),
+                &mut to,
+                left,
+                0,
+            )
+        };
+        match n {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n if n > 0 => left -= n as usize,
+            _ => {
+                let err = std::io::Error::last_os_error();
+                if err.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // Not across these files or on this file system: through a buffer.
+                return copy_through_buffer(old, from as u64, new, to as u64, left as u64);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`copy_range`] through a buffer in memory.
+fn copy_through_buffer(
+    old: &File,
+    from: u64,
+    new: &File,
+    to: u64,
+    len: u64,
+) -> std::io::Result<()> {
+    let mut buffer = vec![0; len.min(COPY_PIECE) as usize];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(buffer.len() as u64);
+        let piece = &mut buffer[..n as usize];
+        old.read_exact_at(piece, from + done)?;
+        new.write_all_at(piece, to + done)?;
+        done += n;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_ways_of_copying_a_stretch_give_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let old_path = dir.path().join("old");
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&old_path, &bytes).unwrap();
+        let old = File::open(&old_path).unwrap();
+        let mut results = Vec::new();
+        for kernel in [true, false] {
+            let path = dir.path().join(format!("new-{kernel}"));
+            let new = File::create(&path).unwrap();
+            // Out of order, as the threads may do them.
+            for (from, to, len) in [(50_000, 10, 30_000), (0, 30_010, 5), (99_990, 0, 10)] {
+                if kernel {
+                    copy_range(&old, from, &new, to, len).unwrap();
+                } else {
+                    copy_through_buffer(&old, from, &new, to, len).unwrap();
+                }
+            }
+            results.push(std::fs::read(&path).unwrap());
+        }
+        let mut expected = bytes[99_990..].to_vec();
+        expected.extend_from_slice(&bytes[50_000..80_000]);
+        expected.extend_from_slice(&bytes[..5]);
+        assert_eq!(results[0], expected);
+        assert_eq!(results[1], expected);
     }
 }
