@@ -40,7 +40,6 @@ use crate::output::summary::{
     Counts, InputRead, InputSummary, ListCounts, ListCountsWithNotAffected, Summary,
 };
 use crate::rules::across::{Index, Pending};
-use crate::rules::case::{Benefit, Decision};
 use crate::rules::ground::Patterns;
 use crate::rules::{self, Classification, Facts, Rule, params};
 

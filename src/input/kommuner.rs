@@ -20,9 +20,26 @@ fn table() -> &'static HashMap<&'static str, &'static str> {
     })
 }
 
-/// Whether `code` is one of the 98 kommunekoder.
+/// Whether `code` is one of the 98 kommunekoder (looked up by number: every row asks).
 pub fn is_known(code: &str) -> bool {
-    table().contains_key(code.trim())
+    static KNOWN: OnceLock<[bool; 1000]> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        let mut known = [false; 1000];
+        for code in table().keys() {
+            if let Ok(n) = code.parse::<usize>()
+                && n < known.len()
+            {
+                known[n] = code.len() == 3;
+            }
+        }
+        known
+    });
+    match code.trim().as_bytes() {
+        &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_digit) => {
+            known[usize::from(a - b'0') * 100 + usize::from(b - b'0') * 10 + usize::from(c - b'0')]
+        }
+        _ => false,
+    }
 }
 
 /// The municipality's name, for the report.

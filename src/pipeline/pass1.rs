@@ -369,21 +369,7 @@ pub(super) fn verdict(
             }),
         },
         Parsed::Bonus(case) => {
-            let in_scope = case.benefit == Benefit::Il22 && case.decision == Decision::Refused;
-            let alone = rules::evaluate(&case, &cfg.patterns, &Facts::default());
-            let with_prior_grant = if in_scope {
-                rules::evaluate(
-                    &case,
-                    &cfg.patterns,
-                    &Facts {
-                        prior_grant: true,
-                        ..Facts::default()
-                    },
-                )
-                .classification
-            } else {
-                alone.classification
-            };
+            let (alone, with_prior_grant) = rules::evaluate_as_it_stands(&case, &cfg.patterns);
             First::Bonus {
                 pending: Pending::new(&case, alone.classification, with_prior_grant),
                 columns: spilled(),

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use chrono::{Datelike, NaiveDate};
 
 use crate::input::columns::Col;
-use crate::input::dates::parse_date;
+use crate::input::dates::{parse_date, push_iso};
 use crate::output::lists::RowEncoder;
 use crate::output::pseudonym::Pseudonymizer;
 use crate::rules::case::{Case, YesNo};
@@ -101,7 +101,13 @@ impl Style<'_> {
         let condition = |pick: fn(&rules::Conditions) -> rules::Condition| {
             finding.map_or("", |f| pick(&f.conditions).code())
         };
-        let date = |d: Option<NaiveDate>| d.map_or(String::new(), |d| d.to_string());
+        let date = |d: Option<NaiveDate>| {
+            let mut out = Vec::with_capacity(10);
+            if let Some(d) = d {
+                push_iso(&mut out, d);
+            }
+            String::from_utf8(out).expect("a date is ASCII")
+        };
         let cpr: Cow<str> = match self.pseudonymize {
             Some(key) => Cow::Owned(key.pseudonym(id.cpr)),
             None => Cow::Borrowed(id.cpr),

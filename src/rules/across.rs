@@ -84,9 +84,23 @@ pub struct Index {
     first_copies: HashMap<u32, (u32, u64)>,
 }
 
+/// A 128-bit key of a text: two SipHash-1-3 digests (std's hasher, fixed keys) of it, each with
+/// its own tag first. Keys stay in memory for one run, so only equal texts must give equal
+/// keys; two of the million rows of a run sharing a key by chance is as likely as 2^-88.
 fn key128(text: &str) -> u128 {
-    let hash = blake3::hash(text.as_bytes());
-    u128::from_le_bytes(hash.as_bytes()[..16].try_into().expect("16 bytes"))
+    key128_of(text.as_bytes())
+}
+
+fn key128_of(bytes: &[u8]) -> u128 {
+    (u128::from(key64_of(1, bytes)) << 64) | u128::from(key64_of(2, bytes))
+}
+
+fn key64_of(tag: u8, bytes: &[u8]) -> u64 {
+    use std::hash::Hasher as _;
+    let mut hasher = std::hash::DefaultHasher::new();
+    hasher.write_u8(tag);
+    hasher.write(bytes);
+    hasher.finish()
 }
 
 /// A CPR number as one person: its digits, without hyphen or spaces, so `010180-1234` and
@@ -137,8 +151,7 @@ fn content_key(case: &Case) -> u64 {
     for warning in &case.warnings {
         text(&mut bytes, &warning.to_string());
     }
-    let hash = blake3::hash(&bytes);
-    u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
+    key64_of(3, &bytes)
 }
 
 /// Calls `each` with every group of rows that share a key, each group in input order. The rows

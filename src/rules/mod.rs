@@ -352,7 +352,49 @@ impl Evaluation {
 
 /// SPEC §4, steps 1-7, for one row; `facts` carries what the other rows tell (step 7, duplicates).
 pub fn evaluate(case: &Case, patterns: &Patterns, facts: &Facts) -> Evaluation {
-    let mut eval = decide(case, patterns, facts);
+    evaluate_once_read(case, &GroundOnce::new(patterns), facts)
+}
+
+/// A row as it stands (no facts from other rows), and its classification were a prior grant
+/// found (step 7 may need either once all rows are read); the refusal text is read once.
+pub fn evaluate_as_it_stands(case: &Case, patterns: &Patterns) -> (Evaluation, Classification) {
+    let ground = GroundOnce::new(patterns);
+    let alone = evaluate_once_read(case, &ground, &Facts::default());
+    let with_prior_grant = if case.benefit == Benefit::Il22 && case.decision == Decision::Refused {
+        let facts = Facts {
+            prior_grant: true,
+            ..Facts::default()
+        };
+        evaluate_once_read(case, &ground, &facts).classification
+    } else {
+        alone.classification
+    };
+    (alone, with_prior_grant)
+}
+
+/// The ground of one row (step 5), found at most once however often the row is evaluated.
+struct GroundOnce<'p> {
+    patterns: &'p Patterns,
+    found: std::cell::OnceCell<GroundFinding>,
+}
+
+impl<'p> GroundOnce<'p> {
+    fn new(patterns: &'p Patterns) -> GroundOnce<'p> {
+        GroundOnce {
+            patterns,
+            found: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn of(&self, case: &Case) -> GroundFinding {
+        self.found
+            .get_or_init(|| ground_of(case, self.patterns))
+            .clone()
+    }
+}
+
+fn evaluate_once_read(case: &Case, ground: &GroundOnce<'_>, facts: &Facts) -> Evaluation {
+    let mut eval = decide(case, ground, facts);
     // SPEC §3.3: differing rows with one case id are each REVIEW if in scope; the warning stands
     // on every one of them, so the audit trail shows the conflict on an out-of-scope copy too.
     if facts.conflicting {
@@ -367,7 +409,7 @@ pub fn evaluate(case: &Case, patterns: &Patterns, facts: &Facts) -> Evaluation {
     eval
 }
 
-fn decide(case: &Case, patterns: &Patterns, facts: &Facts) -> Evaluation {
+fn decide(case: &Case, ground: &GroundOnce<'_>, facts: &Facts) -> Evaluation {
     use Classification::*;
 
     // Step 1. Scope: only refusals of danskbonus under IL § 22, decided once it was in force.
@@ -402,7 +444,7 @@ fn decide(case: &Case, patterns: &Patterns, facts: &Facts) -> Evaluation {
     }
 
     // Step 3. Regime: the application date decides which § 22 applies.
-    let ground = ground_of(case, patterns);
+    let ground = ground.of(case);
     let program_yes = case.program == Some(YesNo::Yes);
     let mut regime_unknown = false;
     match case.application_date {
