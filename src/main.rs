@@ -8,6 +8,7 @@ use genoptag::cmd;
 
 fn main() {
     no_huge_pages();
+    prompt_purging();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Scan(args) => cmd::scan::run(args),
@@ -30,6 +31,24 @@ fn main() {
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+// mimalloc's own option setter (in the library the `mimalloc` crate links).
+unsafe extern "C" {
+    fn mi_option_set(option: libc::c_int, value: libc::c_long);
+}
+
+/// `mi_option_purge_delay` in mimalloc v3's `mi_option_e`.
+const MI_OPTION_PURGE_DELAY: libc::c_int = 15;
+
+/// Makes mimalloc give freed memory back to the system at once. Its default waits a second,
+/// so the index freed after settling and the batches of the first pass were still resident when
+/// the second pass began: 104-120 MB at the peak of the 10M-row scan instead of 81 MB, at no
+/// measurable cost in time.
+fn prompt_purging() {
+    // SAFETY: sets one of mimalloc's options; any value is valid, and it is read as memory is
+    // freed, so setting it first thing in `main` governs the whole run.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+}
 
 /// Keeps transparent huge pages out of this process (Linux). Its memory is a compact index and
 /// batches that come and go; in 2 MiB pages, handed out by the kernel now and then (this machine

@@ -120,21 +120,6 @@ enum First {
     },
 }
 
-impl Rendered {
-    /// The row as the ledger and the report keep it, if a REOPEN or REVIEW row.
-    fn listed_case(&self) -> Option<ListedCase> {
-        self.listed
-            .as_ref()
-            .map(|(case_id, decided_by)| ListedCase {
-                case_id: case_id.clone(),
-                decided_by: decided_by.clone(),
-                classification: self.classification,
-                rule: self.rule,
-                expected_outcome: self.outcome,
-            })
-    }
-}
-
 /// The lists, written by pass 1 and patched by pass 2.
 struct Lists {
     audit: CsvOut,
@@ -209,9 +194,11 @@ struct Tally {
     years: BTreeMap<i32, ListCountsWithNotAffected>,
     /// The rows counted per decision year; a year all of whose rows pass 2 took back is left out.
     year_rows: BTreeMap<i32, u64>,
-    listed: Vec<ListedCase>,
-    /// The bonus-row number of each case in `listed`.
-    listed_rows: Vec<u32>,
+    /// The REOPEN and REVIEW cases, in output order.
+    listed: Vec<Listed>,
+    /// The `decided_by` of the listed cases, each once, and where it stands.
+    authorities: Vec<String>,
+    authority_index: HashMap<String, u16>,
     input_sha256: Vec<Option<String>>,
 }
 
@@ -284,34 +271,73 @@ impl Tally {
 
     /// Puts bonus row `n`, if a REOPEN or REVIEW row, on the cases for the ledger and the report.
     fn list(&mut self, n: u32, row: &Rendered) {
-        if let Some(case) = row.listed_case() {
-            self.listed.push(case);
-            self.listed_rows.push(n);
+        if let Some(listed) = self.listed_of(n, row) {
+            self.listed.push(listed);
         }
+    }
+
+    /// Bonus row `n` as the listed cases keep it, if a REOPEN or REVIEW row.
+    fn listed_of(&mut self, n: u32, row: &Rendered) -> Option<Listed> {
+        let (case_id, decided_by) = row.listed.as_ref()?;
+        let authority = match self.authority_index.get(decided_by) {
+            Some(&i) => i,
+            None => {
+                let i =
+                    u16::try_from(self.authorities.len()).expect("fewer than 65536 authorities");
+                self.authorities.push(decided_by.clone());
+                self.authority_index.insert(decided_by.clone(), i);
+                i
+            }
+        };
+        Some(Listed {
+            n,
+            case_id: case_id.as_str().into(),
+            authority,
+            classification: row.classification,
+            rule: row.rule,
+            expected_outcome: row.outcome,
+        })
     }
 
     /// Replaces the listed cases of the rows pass 2 classified again (by bonus-row number, in
     /// order) with what they are now.
-    fn relist(&mut self, again: Vec<(u32, Option<ListedCase>)>) {
-        let old = std::mem::take(&mut self.listed);
-        let old_rows = std::mem::take(&mut self.listed_rows);
-        let mut old = old_rows.into_iter().zip(old).peekable();
-        for (n, case) in again {
-            while let Some((m, listed)) = old.next_if(|(m, _)| *m < n) {
-                self.listed.push(listed);
-                self.listed_rows.push(m);
+    fn relist(&mut self, again: Vec<(u32, Option<Listed>)>) {
+        let mut old = std::mem::take(&mut self.listed).into_iter().peekable();
+        for (n, listed) in again {
+            while let Some(before) = old.next_if(|l| l.n < n) {
+                self.listed.push(before);
             }
-            old.next_if(|(m, _)| *m == n);
-            if let Some(case) = case {
-                self.listed.push(case);
-                self.listed_rows.push(n);
-            }
+            old.next_if(|l| l.n == n);
+            self.listed.extend(listed);
         }
-        for (m, listed) in old {
-            self.listed.push(listed);
-            self.listed_rows.push(m);
-        }
+        self.listed.extend(old);
     }
+
+    /// The listed cases, as the ledger and the report take them.
+    fn listed_cases(&mut self) -> Vec<ListedCase> {
+        std::mem::take(&mut self.listed)
+            .into_iter()
+            .map(|l| ListedCase {
+                case_id: l.case_id.into(),
+                decided_by: self.authorities[usize::from(l.authority)].clone(),
+                classification: l.classification,
+                rule: l.rule,
+                expected_outcome: l.expected_outcome,
+            })
+            .collect()
+    }
+}
+
+/// A REOPEN or REVIEW case while the run lasts: a [`ListedCase`] in half the memory (a run may
+/// list hundreds of thousands), with its bonus-row number.
+struct Listed {
+    n: u32,
+    case_id: Box<str>,
+    /// In [`Tally::authorities`].
+    authority: u16,
+    classification: Classification,
+    rule: Rule,
+    expected_outcome: Option<rules::Outcome>,
 }
 
 /// The progress bar: bytes read, rows per second, time left; only on a terminal.
@@ -462,7 +488,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
     Ok(Scanned {
         staging,
         summary,
-        listed: tally.listed,
+        listed: tally.listed_cases(),
         input_sha256: tally.input_sha256,
     })
 }
@@ -471,13 +497,14 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
 mod tests {
     use super::*;
 
-    fn case(id: &str) -> ListedCase {
-        ListedCase {
-            case_id: id.to_string(),
-            decided_by: "kommune:461".to_string(),
+    fn row(id: &str, decided_by: &str) -> Rendered {
+        Rendered {
+            tail: Vec::new(),
             classification: Classification::Reopen,
+            outcome: None,
             rule: Rule::R1,
-            expected_outcome: None,
+            listed: Some((id.to_string(), decided_by.to_string())),
+            year: None,
         }
     }
 
@@ -485,18 +512,27 @@ mod tests {
     fn rows_classified_again_take_their_place_among_the_listed_cases() {
         let mut tally = Tally::default();
         for (n, id) in [(1, "a"), (3, "c"), (5, "e")] {
-            tally.listed.push(case(id));
-            tally.listed_rows.push(n);
+            tally.list(n, &row(id, "kommune:461"));
         }
         // Row 0 joins, row 3 leaves, row 5 changes, row 7 joins at the end.
-        tally.relist(vec![
-            (0, Some(case("z"))),
-            (3, None),
-            (5, Some(case("E"))),
-            (7, Some(case("g"))),
-        ]);
-        let ids: Vec<&str> = tally.listed.iter().map(|c| c.case_id.as_str()).collect();
-        assert_eq!(ids, ["z", "a", "E", "g"]);
-        assert_eq!(tally.listed_rows, [0, 1, 5, 7]);
+        let again = [(0, "z"), (3, ""), (5, "E"), (7, "g")].map(|(n, id)| {
+            let listed = tally.listed_of(n, &row(id, "ankestyrelsen"));
+            (n, listed.filter(|_| n != 3))
+        });
+        tally.relist(again.into());
+        let cases = tally.listed_cases();
+        let ids: Vec<(&str, &str)> = cases
+            .iter()
+            .map(|c| (c.case_id.as_str(), c.decided_by.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("z", "ankestyrelsen"),
+                ("a", "kommune:461"),
+                ("E", "ankestyrelsen"),
+                ("g", "ankestyrelsen")
+            ]
+        );
     }
 }

@@ -81,7 +81,7 @@ pub(super) fn pass2(
             let listed = if row.duplicate {
                 None
             } else {
-                row.now.listed_case()
+                tally.listed_of(row.n, &row.now)
             };
             relisted.push((row.n, listed));
 
