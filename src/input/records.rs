@@ -137,10 +137,27 @@ pub fn parse(rec: &ByteRecord, map: &ColumnMap, decoding: Decoding, vocab: &Voca
             reason: RejectReason::FieldCount,
         });
     }
+    // A record that is UTF-8 as a whole, its fields split between characters, is read without a
+    // look at each field (the rules read most fields, some twice).
+    let text = matches!(decoding, Decoding::Utf8OrLatin | Decoding::Utf8Strict)
+        .then(|| std::str::from_utf8(rec.as_slice()).ok())
+        .flatten()
+        .filter(|text| {
+            (0..rec.len()).all(|i| {
+                rec.range(i)
+                    .is_some_and(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
+            })
+        });
     let get = |col: Col| {
-        map.position(col)
-            .and_then(|i| rec.get(i))
-            .map_or(Cow::Borrowed(""), |b| decode(b, decoding))
+        let Some(i) = map.position(col) else {
+            return Cow::Borrowed("");
+        };
+        match (text, rec.range(i)) {
+            (Some(text), Some(range)) => Cow::Borrowed(&text[range]),
+            _ => rec
+                .get(i)
+                .map_or(Cow::Borrowed(""), |b| decode(b, decoding)),
+        }
     };
     record::parse(get, vocab)
 }
