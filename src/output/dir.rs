@@ -48,6 +48,7 @@ impl Staging {
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::output(parent, e))?;
         }
+        remove_stale(&target, "genoptag-tmp");
         let dir = sibling(&target, "genoptag-tmp");
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
@@ -101,6 +102,43 @@ impl Staging {
     }
 }
 
+/// Removes the staging directories beside `target` that runs killed before they finished left
+/// (`sibling(target, tag)` of a process no longer running): they hold the lists with their CPR
+/// numbers. A directory whose process still runs, or whose name is not such a sibling's, stays.
+fn remove_stale(target: &Path, tag: &str) {
+    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.{tag}-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && pid != std::process::id() && !running(pid) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id runs (Linux: it has a `/proc` entry; elsewhere it is assumed
+/// to run, and nothing is removed).
+fn running(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
 fn rename(from: &Path, to: &Path) -> Result<(), Error> {
     fs::rename(from, to).map_err(|e: io::Error| Error::output(to, e))
 }
@@ -110,5 +148,29 @@ impl Drop for Staging {
         if !self.committed {
             let _ = fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_left_by_a_killed_run_is_removed_and_a_running_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        // No process has an id this large (Linux's pid_max is at most 2^22).
+        let stale = dir.path().join(".out.genoptag-tmp-4294967295");
+        let running = dir.path().join(".out.genoptag-tmp-1");
+        let other = dir.path().join(".out.genoptag-tmp-x");
+        for d in [&stale, &running, &other] {
+            fs::create_dir(d).unwrap();
+        }
+        fs::write(stale.join("reopen.csv"), "cpr").unwrap();
+        let staging = Staging::create(&target).unwrap();
+        assert!(!stale.exists(), "a killed run's staging is removed");
+        assert!(running.exists(), "process 1 runs: its staging stays");
+        assert!(other.exists(), "not a staging directory's name");
+        drop(staging);
     }
 }
