@@ -14,7 +14,12 @@ pub enum Error {
     /// The input has no header line.
     NoHeader { file: String },
     /// A required canonical column is neither named, aliased nor mapped.
-    MissingColumn { file: String, column: &'static str },
+    MissingColumn {
+        file: String,
+        column: &'static str,
+        /// What the header holds, as it may be shown (see [`crate::input::columns::header_note`]).
+        note: String,
+    },
     /// Two header names both match one canonical column.
     AmbiguousColumn {
         file: String,
@@ -68,9 +73,9 @@ impl fmt::Display for Error {
                 f,
                 "{file}: no header line: the first line of an export must name its columns (SPEC §3.1)"
             ),
-            Error::MissingColumn { file, column } => write!(
+            Error::MissingColumn { file, column, note } => write!(
                 f,
-                "{file}: required column `{column}` not found in the header; name it `{column}`, use a built-in Danish alias, or map your header to it with --mapping (`[columns] {column} = \"…\"`)"
+                "{file}: required column `{column}` not found in the header; name it `{column}`, use a built-in Danish alias, or map your header to it with --mapping (`[columns] {column} = \"…\"`){note}"
             ),
             Error::AmbiguousColumn {
                 file,

@@ -568,3 +568,50 @@ fn rules_prints_the_dated_parameters_and_the_table() {
         assert!(text.contains(needle), "{needle}");
     }
 }
+
+#[test]
+fn a_header_without_a_required_column_is_named_with_an_encoding_hint_and_no_cpr() {
+    let dir = tempfile::tempdir().unwrap();
+    // Windows-1252 `afgørelse` read as UTF-8 (forced): the header does not read.
+    let latin = dir.path().join("latin.csv");
+    fs::write(
+        &latin,
+        b"sagsnummer;cpr;afg\xf8relse\n1;010180-1234;Afslag\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let result = genoptag(&[
+        "scan",
+        latin.to_str().unwrap(),
+        "--encoding",
+        "utf-8",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("the header holds: sagsnummer, cpr, afg"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--encoding windows-1252"), "{stderr}");
+
+    // An export without a header row: its first row is read as the header, and its CPR
+    // number is not shown.
+    let headless = dir.path().join("headless.csv");
+    fs::write(&headless, "SAG-1,010180-1234,461,IL22\n").unwrap();
+    let result = genoptag(&[
+        "scan",
+        headless.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("the header holds: SAG-1, (a word"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("010180"), "{stderr}");
+    assert!(!stderr.contains("not valid UTF-8"), "{stderr}");
+}

@@ -222,6 +222,7 @@ impl ColumnMap {
                     return Err(Error::MissingColumn {
                         file: file.to_string(),
                         column: col.name(),
+                        note: header_note(header),
                     });
                 }
                 None => {}
@@ -244,6 +245,27 @@ impl ColumnMap {
     pub fn position(&self, col: Col) -> Option<usize> {
         self.positions[col as usize]
     }
+}
+
+/// What a header that lacks a required column holds, for the error: its names (a name that may
+/// hold a CPR number, as when the first row is data, is not shown), and a hint when it is not
+/// valid in the encoding it was read in.
+pub fn header_note(header: &[String]) -> String {
+    let names: Vec<&str> = header
+        .iter()
+        .take(30)
+        .map(|h| crate::input::record::shown_word(h))
+        .collect();
+    let mut note = format!("; the header holds: {}", names.join(", "));
+    if header.len() > names.len() {
+        note.push_str(", …");
+    }
+    if header.iter().any(|h| h.contains('\u{FFFD}')) {
+        note.push_str(
+            "; it is not valid UTF-8: if the file is Windows-1252, give --encoding windows-1252 (or leave --encoding auto)",
+        );
+    }
+    note
 }
 
 #[cfg(test)]
