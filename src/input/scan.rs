@@ -543,6 +543,25 @@ fn quick_avx512(
     quick_with::<Avx512>(buf, from, limit, lines, layout, each)
 }
 
+/// How far ahead of the block it reads the scan asks for the bytes. The hardware prefetcher
+/// alone left the scan waiting on memory for about half its time on a large mapped file (the
+/// per-block work spaces the loads out); 1.5-2 KiB ahead measured best, 256 B about half as good.
+const PREFETCH: usize = 2048;
+
+/// Asks the processor to bring the cache line of `buf[at]` in, if there is one.
+#[inline(always)]
+fn prefetch(buf: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing into the program and never faults, also
+    // past the end of `buf` (the address is only computed, with wrapping arithmetic).
+    unsafe {
+        use std::arch::x86_64::*;
+        _mm_prefetch::<_MM_HINT_T0>(buf.as_ptr().wrapping_add(at) as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (buf, at);
+}
+
 /// No position: a `benefit` field bound not seen yet.
 const NONE: usize = usize::MAX;
 
@@ -616,6 +635,7 @@ fn quick_with<K: Simd>(
             padded[..left].copy_from_slice(&buf[block_at..]);
             &padded
         };
+        prefetch(buf, block_at + PREFETCH);
         let m = K::classify(block, layout.delimiter);
         let inside = K::prefix_xor(m.quote) ^ in_quote;
         let lf = m.lf & !inside;
