@@ -657,8 +657,9 @@ fn quick_with<K: Simd>(
         let next_lf = u64::from(buf.get(block_at + 64) == Some(&b'\n'));
         let line_ends = m.lf | (m.cr & !((m.lf >> 1) | (next_lf << 63)));
 
-        let first_bad = if bad != 0 { bad.trailing_zeros() } else { 64 };
-        let mut ends = lf & below(first_bad);
+        // The records that end before the first anomaly (all when there is none).
+        let before_bad = !bad & bad.wrapping_sub(1);
+        let mut ends = lf & before_bad;
         let mut delim_left = delim;
         while ends != 0 {
             // A record ends at the line end `at`; `through` is its bits up to that line end.
@@ -706,7 +707,7 @@ fn quick_with<K: Simd>(
                 });
             }
         }
-        if first_bad < 64 {
+        if bad != 0 {
             return Quick::Anomaly {
                 start: rec_start,
                 lines: rec_lines,
