@@ -40,14 +40,19 @@ unsafe extern "C" {
 /// `mi_option_purge_delay` in mimalloc v3's `mi_option_e`.
 const MI_OPTION_PURGE_DELAY: libc::c_int = 15;
 
-/// Makes mimalloc give freed memory back to the system at once. Its default waits a second,
-/// so the index freed after settling and the batches of the first pass were still resident when
-/// the second pass began: 104-120 MB at the peak of the 10M-row scan instead of 81 MB, at no
-/// measurable cost in time.
+/// Makes mimalloc give freed memory back to the system after 10 ms (its v2 default) instead of
+/// the second its v3 waits: with a second, the index freed after settling was still resident
+/// when the second pass began, and the 10M-row scan peaked at 113-119 MB instead of 85-91 MB.
+/// At once (0) gives 81 MB but costs ~0.2 s in page faults and TLB flushes of memory freed and
+/// used again (three alternating runs of each, BENCHMARKS.md).
+/// A `MIMALLOC_PURGE_DELAY` in the environment wins.
 fn prompt_purging() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: sets one of mimalloc's options; any value is valid, and it is read as memory is
     // freed, so setting it first thing in `main` governs the whole run.
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 10) }
 }
 
 /// Keeps transparent huge pages out of this process (Linux). Its memory is a compact index and
