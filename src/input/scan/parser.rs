@@ -1,0 +1,80 @@
+//! The full reading of one record, for the records the quick scan does not read itself: the csv
+//! crate's own parser (`csv_core`) into a reused [`ByteRecord`], and the line ends it spans.
+
+use csv::ByteRecord;
+
+use crate::input::records::uniform;
+
+/// Reads one record exactly as the csv crate does (it is the csv crate's parser), into a
+/// reused [`ByteRecord`].
+pub struct RecordParser {
+    core: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    pub record: ByteRecord,
+}
+
+impl RecordParser {
+    pub fn new(delimiter: u8) -> RecordParser {
+        RecordParser {
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            out: vec![0; 1024],
+            ends: vec![0; 64],
+            record: ByteRecord::new(),
+        }
+    }
+
+    /// Reads the record that starts at the beginning of `input` (no leading line ends; `input`
+    /// runs to the end of the data) into `self.record`. Returns the bytes consumed, its line end
+    /// included (of a CRLF, only the `\r`), or none when `input` holds no record.
+    pub fn parse(&mut self, input: &[u8]) -> Option<usize> {
+        use csv_core::ReadRecordResult as R;
+        self.core.reset();
+        let (mut nin, mut nout, mut nend) = (0, 0, 0);
+        loop {
+            let (res, i, o, e) =
+                self.core
+                    .read_record(&input[nin..], &mut self.out[nout..], &mut self.ends[nend..]);
+            nin += i;
+            nout += o;
+            nend += e;
+            match res {
+                // The input runs to the end of the data: the next call sees the end.
+                R::InputEmpty => {}
+                R::OutputFull => self.out.resize(self.out.len() * 2, 0),
+                R::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                R::Record => break,
+                R::End => return None,
+            }
+        }
+        self.record.clear();
+        let mut from = 0;
+        // Line ends inside quoted fields as the streaming reader gives them (`LineEnds`); most
+        // records have no `\r` to change, which one look at all their fields tells.
+        let plain = memchr::memchr(b'\r', &self.out[..nout]).is_none();
+        for &to in &self.ends[..nend] {
+            let field = &self.out[from..to];
+            if plain {
+                self.record.push_field(field);
+            } else {
+                self.record.push_field(&uniform(field));
+            }
+            from = to;
+        }
+        Some(nin)
+    }
+}
+
+/// Line ends in `buf[from..to]`: each `\n`, and each `\r` not followed by `\n` (looking past
+/// `to` when needed).
+pub fn count_line_ends(buf: &[u8], from: usize, to: usize) -> u64 {
+    let mut n = 0;
+    for i in from..to {
+        match buf[i] {
+            b'\n' => n += 1,
+            b'\r' if buf.get(i + 1) != Some(&b'\n') => n += 1,
+            _ => {}
+        }
+    }
+    n
+}

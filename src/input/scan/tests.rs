@@ -1,0 +1,264 @@
+//! The quick scan against `csv_core`, and every kernel against the portable one.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::input::records::uniform;
+
+/// Every record of `data` as (line, fields) by the scan from `from`, and where it stopped.
+fn records(data: &[u8], from: usize, limit: usize) -> (Vec<(u64, Vec<String>)>, Stop) {
+    let layout = Layout {
+        delimiter: b',',
+        benefit: Some(1),
+    };
+    let mut parser = RecordParser::new(b',');
+    let mut reparse = RecordParser::new(b',');
+    let mut out = Vec::new();
+    let stop = scan(data, from, limit, layout, &mut parser, |found| {
+        let (span, fields): (Span, Vec<String>) = match found {
+            Found::Quick(span) => {
+                reparse.parse(&data[span.start..]).unwrap();
+                let fields: Vec<String> = reparse
+                    .record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect();
+                assert_eq!(fields.len(), span.fields, "{fields:?}");
+                if let Some((a, b)) = span.benefit.filter(|&(a, _)| data.get(a) != Some(&b'"')) {
+                    assert_eq!(&data[a..b], fields[1].as_bytes());
+                }
+                (span, fields)
+            }
+            Found::Parsed(span, rec) => (
+                span,
+                rec.iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+            ),
+        };
+        assert!(
+            span.end == data.len() || matches!(data[span.end], b'\n' | b'\r'),
+            "a record's content ends at its line end"
+        );
+        out.push((1 + span.lines_before, fields));
+        ControlFlow::Continue(())
+    });
+    (out, stop)
+}
+
+/// The same by the csv crate, lines counted from each record's first byte.
+fn by_csv(data: &[u8]) -> Vec<(u64, Vec<String>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(data);
+    let mut rec = ByteRecord::new();
+    let mut out = Vec::new();
+    while reader.read_byte_record(&mut rec).unwrap() {
+        let mut at = rec.position().unwrap().byte() as usize;
+        while matches!(data[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        out.push((
+            1 + count_line_ends(data, 0, at),
+            rec.iter()
+                .map(|f| String::from_utf8_lossy(&uniform(f)).into_owned())
+                .collect(),
+        ));
+    }
+    out
+}
+
+#[test]
+fn the_scan_reads_what_the_csv_crate_reads() {
+    let long = "x".repeat(70);
+    let inputs: Vec<String> = vec![
+        "a,b,c\n1,2,3\n".into(),
+        "a,b,c\r\n1,2,3\r\n\r\n4,5,6".into(),
+        "a,b\n\n\n\"q\nq\",2\n3,\"x,\"\"y\"\"\"\n".into(),
+        "a,b\n5\" skærm,x\n\"a\"b,c\nd,e\n".into(),
+        "a,b\rc,d\n\re,f\n".into(),
+        format!("{long},\"{long}\n{long}\",{long}\n1,2\n\"{long}\"x,y\n3,4"),
+        "a,\"open\nb,c".into(),
+        "\n\n".into(),
+        "only\n".into(),
+        format!("{long}{long}\r\n{long},{long}\r\n"),
+    ];
+    for input in inputs {
+        let data = input.as_bytes();
+        let (found, stop) = records(data, 0, data.len());
+        assert_eq!(found, by_csv(data), "{input:?}");
+        assert_eq!(stop.end, data.len(), "{input:?}");
+        assert_eq!(
+            stop.lines,
+            count_line_ends(data, 0, data.len()),
+            "{input:?}"
+        );
+    }
+}
+
+#[test]
+fn a_piece_ends_where_its_last_record_ends() {
+    let data = b"a,b\n\"1\n2\",3\n4,5\n";
+    // A limit inside the quoted field: the record is read to its end.
+    let (found, stop) = records(data, 4, 8);
+    assert_eq!(found.len(), 1);
+    assert_eq!(stop.end, 12);
+    assert_eq!(stop.lines, 2);
+    // A limit at a record start stops there.
+    let (found, stop) = records(data, 4, 12);
+    assert_eq!((found.len(), stop.end), (1, 12));
+}
+
+#[test]
+fn cuts_avoid_line_breaks_inside_quoted_fields() {
+    let mut data = b"a,b\n".to_vec();
+    for i in 0..200 {
+        data.extend_from_slice(format!("{i},\"line\nbreak\"\n").as_bytes());
+    }
+    let layout = Layout {
+        delimiter: b',',
+        benefit: Some(1),
+    };
+    let mut parser = RecordParser::new(b',');
+    let cuts = split(&data, 4, 50, layout, 2, &mut parser);
+    assert!(cuts.len() > 10);
+    for &cut in &cuts[1..] {
+        assert!(data[..cut].ends_with(b"\"\n"), "cut at {cut}");
+    }
+}
+
+#[test]
+fn random_bytes_read_alike_whole_and_in_pieces() {
+    // Random text over the bytes that matter, long enough to cross 64-byte blocks.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    const ALPHABET: &[u8] = b"ab,,,\"\"\n\n\r x";
+    for round in 0..2000 {
+        let len = (next() % 300) as usize;
+        let data: Vec<u8> = (0..len)
+            .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+            .collect();
+        let (whole, stop) = records(&data, 0, data.len());
+        assert_eq!(
+            whole,
+            by_csv(&data),
+            "round {round}: {:?}",
+            String::from_utf8_lossy(&data)
+        );
+        assert_eq!(stop.end, data.len());
+        // In two pieces: the first read to its end, the second from where the first stopped.
+        let cut = (next() as usize) % (data.len() + 1);
+        let (mut first, stop) = records(&data, 0, cut);
+        if stop.end < data.len() {
+            let (second, _) = records(&data, stop.end, data.len());
+            first.extend(second.into_iter().map(|(line, f)| (line + stop.lines, f)));
+        }
+        assert_eq!(
+            first,
+            whole,
+            "round {round} cut {cut}: {:?}",
+            String::from_utf8_lossy(&data)
+        );
+    }
+}
+
+/// The fields of a record csv_core read.
+type Fields = Vec<Vec<u8>>;
+
+/// What a scan on `kernel` finds, everything of it, and where it stops: the records of
+/// `data[from..limit]`, the scan stopped after `most` records.
+fn found_on(
+    kernel: Kernel,
+    data: &[u8],
+    (from, limit): (usize, usize),
+    layout: Layout,
+    most: usize,
+) -> (Vec<(Span, Option<Fields>)>, Stop) {
+    let mut parser = RecordParser::new(layout.delimiter);
+    let mut out = Vec::new();
+    let stop = scan_with(kernel, data, from, limit, layout, &mut parser, |found| {
+        out.push(match found {
+            Found::Quick(span) => (span, None),
+            Found::Parsed(span, record) => {
+                (span, Some(record.iter().map(<[u8]>::to_vec).collect()))
+            }
+        });
+        if out.len() < most {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    });
+    (out, stop)
+}
+
+/// Bytes that look like CSV: the pieces that matter to the scan, at random.
+fn csvish(delimiter: u8) -> impl Strategy<Value = Vec<u8>> {
+    let delimiter = (delimiter as char).to_string();
+    let pieces: Vec<String> = [
+        "a",
+        "x",
+        "12",
+        "æø",
+        "€",
+        " ",
+        "\"",
+        "\"\"",
+        "\n",
+        "\r",
+        "\r\n",
+        "\n\n",
+        &"y".repeat(40),
+        &delimiter.repeat(20),
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain([delimiter.clone(), delimiter.clone(), delimiter])
+    .collect();
+    prop::collection::vec(prop::sample::select(pieces), 0..200)
+        .prop_map(|pieces| pieces.concat().into_bytes())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Every kernel this processor runs finds exactly what the portable one finds: the same
+    /// records, lines, field counts, `benefit` ranges and hand-offs to csv_core, whole, in
+    /// two pieces, and stopped early.
+    #[test]
+    fn every_kernel_finds_what_the_portable_one_finds(
+        (delimiter, data) in prop::sample::select(vec![b',', b';', b'\t'])
+            .prop_flat_map(|d| (Just(d), csvish(d))),
+        benefit in prop::option::of(0usize..70),
+        cut in any::<prop::sample::Index>(),
+        most in 1usize..8,
+    ) {
+        let layout = Layout { delimiter, benefit };
+        let len = data.len();
+        let cut = cut.index(len + 1);
+        let reference = |range, most| found_on(Kernel::Portable, &data, range, layout, most);
+        let whole = reference((0, len), usize::MAX);
+        let first = reference((0, cut), usize::MAX);
+        let second = reference((first.1.end.min(len), len), usize::MAX);
+        let early = reference((0, len), most);
+        for kernel in Kernel::available() {
+            let on = |range, most| found_on(kernel, &data, range, layout, most);
+            prop_assert_eq!(&on((0, len), usize::MAX), &whole, "{:?} whole", kernel);
+            prop_assert_eq!(&on((0, cut), usize::MAX), &first, "{:?} to {}", kernel, cut);
+            prop_assert_eq!(
+                &on((first.1.end.min(len), len), usize::MAX),
+                &second,
+                "{:?} from {}",
+                kernel,
+                first.1.end
+            );
+            prop_assert_eq!(&on((0, len), most), &early, "{:?} {} records", kernel, most);
+        }
+    }
+}
