@@ -104,13 +104,11 @@ pub(super) fn pass2(
                 )?;
             }
         }
-        for list in &mut lists {
-            list.run()?;
-        }
+        lists.par_iter_mut().try_for_each(Patch::run)?;
     }
-    for list in lists {
-        list.finish()?;
-    }
+    Vec::from(lists)
+        .into_par_iter()
+        .try_for_each(Patch::finish)?;
     tally.relist(relisted);
     Ok(())
 }
@@ -157,7 +155,8 @@ fn classify_again(
 
 /// A list pass 1 wrote, rewritten beside itself once a row in it changes: the unchanged stretches
 /// copied (in the kernel, where it can), the changed rows written anew, then put in its place.
-/// The work is planned in input order and done in parallel, a batch of rows at a time.
+/// The work is planned in input order and done in parallel, a batch of rows at a time, the
+/// three lists at once.
 struct Patch<'a> {
     staging: &'a Staging,
     name: &'static str,
