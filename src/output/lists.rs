@@ -49,6 +49,33 @@ impl RowEncoder {
         RowEncoder { delimiter }
     }
 
+    /// Appends one field, quoted where it must be (no delimiter before it).
+    pub fn encode_field(&self, field: &[u8], out: &mut Vec<u8>) {
+        let (special, quotes) = specials(field, self.delimiter);
+        if !special {
+            out.extend_from_slice(field);
+            return;
+        }
+        out.reserve(field.len() + 2);
+        out.push(b'"');
+        if quotes {
+            for part in field.split_inclusive(|&b| b == b'"') {
+                out.extend_from_slice(part);
+                if part.ends_with(b"\"") {
+                    out.push(b'"');
+                }
+            }
+        } else {
+            out.extend_from_slice(field);
+        }
+        out.push(b'"');
+    }
+
+    /// The delimiter between fields.
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
     /// Appends one encoded row, its line end included, to `out`.
     pub fn encode_into<T: AsRef<[u8]>>(&mut self, record: &[T], out: &mut Vec<u8>) {
         let start = out.len();
@@ -58,24 +85,7 @@ impl RowEncoder {
             if i > 0 {
                 out.push(d);
             }
-            let (special, quotes) = specials(field, d);
-            if special {
-                out.reserve(field.len() + 2);
-                out.push(b'"');
-                if quotes {
-                    for part in field.split_inclusive(|&b| b == b'"') {
-                        out.extend_from_slice(part);
-                        if part.ends_with(b"\"") {
-                            out.push(b'"');
-                        }
-                    }
-                } else {
-                    out.extend_from_slice(field);
-                }
-                out.push(b'"');
-            } else {
-                out.extend_from_slice(field);
-            }
+            self.encode_field(field, out);
         }
         if out.len() == start {
             out.extend_from_slice(b"\"\"");

@@ -3,6 +3,7 @@
 //! the row is classified; its `source` and `line` are written before it in input order.
 
 use std::borrow::Cow;
+use std::io::Write as _;
 
 use chrono::{Datelike, NaiveDate};
 
@@ -101,55 +102,57 @@ impl Style<'_> {
         let condition = |pick: fn(&rules::Conditions) -> rules::Condition| {
             finding.map_or("", |f| pick(&f.conditions).code())
         };
-        let date = |d: Option<NaiveDate>| {
-            let mut out = Vec::with_capacity(10);
-            if let Some(d) = d {
-                push_iso(&mut out, d);
-            }
-            String::from_utf8(out).expect("a date is ASCII")
-        };
         let cpr: Cow<str> = match self.pseudonymize {
             Some(key) => Cow::Owned(key.pseudonym(id.cpr)),
             None => Cow::Borrowed(id.cpr),
         };
-        let decided_by = eval.decided_by.to_string();
+        let mut tail = Vec::with_capacity(512);
+        let mut row = Row {
+            encoder: RowEncoder::new(self.excel),
+            out: &mut tail,
+            fields: 0,
+        };
+        row.text(id.case_id);
+        row.text(&cpr);
+        row.text(id.municipality_code);
+        row.next();
+        let decided_by_at = row.out.len();
+        // Built from a validated code only (`Authority::of`): never quoted.
+        write!(row.out, "{}", eval.decided_by).expect("writing to memory");
+        let decided_by = &row.out[decided_by_at..];
+        let listed = matches!(
+            eval.classification,
+            Classification::Reopen | Classification::Review
+        )
+        .then(|| {
+            let decided_by = String::from_utf8_lossy(decided_by).into_owned();
+            (id.case_id.to_string(), decided_by)
+        });
+        row.date(id.application_date);
+        row.date(id.decision_date);
+        row.code(eval.classification.code());
+        row.code(eval.outcome.map_or("", |o| o.code()));
+        row.code(eval.rule.code());
+        row.code(condition(|c| c.c1_person));
+        row.code(condition(|c| c.c2_self_supporting));
+        row.code(condition(|c| c.c3_exam));
+        row.code(condition(|c| c.c4_first_time));
+        row.code(finding.map_or("", |f| f.ground.ground.code()));
+        row.code(finding.map_or("", |f| match f.program {
+            Some(YesNo::Yes) => "YES",
+            Some(YesNo::No) => "NO",
+            None => "UNKNOWN",
+        }));
+        // A warning may carry words of the export (`UNKNOWN_REASON_CODE:<code>`).
         let warnings = eval
             .warnings
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("|");
-        let explanation = explanation(eval);
-        let fields: [&str; 17] = [
-            id.case_id,
-            &cpr,
-            id.municipality_code,
-            &decided_by,
-            &date(id.application_date),
-            &date(id.decision_date),
-            eval.classification.code(),
-            eval.outcome.map_or("", |o| o.code()),
-            eval.rule.code(),
-            condition(|c| c.c1_person),
-            condition(|c| c.c2_self_supporting),
-            condition(|c| c.c3_exam),
-            condition(|c| c.c4_first_time),
-            finding.map_or("", |f| f.ground.ground.code()),
-            finding.map_or("", |f| match f.program {
-                Some(YesNo::Yes) => "YES",
-                Some(YesNo::No) => "NO",
-                None => "UNKNOWN",
-            }),
-            &warnings,
-            &explanation,
-        ];
-        let mut tail = Vec::with_capacity(fields.iter().map(|f| f.len() + 1).sum::<usize>() + 8);
-        RowEncoder::new(self.excel).encode_into(&fields, &mut tail);
-        let listed = matches!(
-            eval.classification,
-            Classification::Reopen | Classification::Review
-        )
-        .then(|| (id.case_id.to_string(), decided_by));
+        row.text(&warnings);
+        row.text(&explanation(eval));
+        tail.push(b'\n');
         Rendered {
             tail,
             classification: eval.classification,
@@ -157,6 +160,44 @@ impl Style<'_> {
             rule: eval.rule,
             listed,
             year: id.decision_date.map(|d| d.year()),
+        }
+    }
+}
+
+/// A list row being written field by field, as [`RowEncoder::encode_into`] writes it.
+struct Row<'o> {
+    encoder: RowEncoder,
+    out: &'o mut Vec<u8>,
+    fields: usize,
+}
+
+impl Row<'_> {
+    /// Starts the next field: the delimiter, but before the first.
+    fn next(&mut self) {
+        if self.fields > 0 {
+            self.out.push(self.encoder.delimiter());
+        }
+        self.fields += 1;
+    }
+
+    /// A field that may hold anything: quoted where it must be.
+    fn text(&mut self, text: &str) {
+        self.next();
+        self.encoder.encode_field(text.as_bytes(), self.out);
+    }
+
+    /// One of this program's codes (capitals, digits, `_`): never quoted.
+    fn code(&mut self, code: &str) {
+        debug_assert!(code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        self.next();
+        self.out.extend_from_slice(code.as_bytes());
+    }
+
+    /// A date, ISO: never quoted.
+    fn date(&mut self, date: Option<NaiveDate>) {
+        self.next();
+        if let Some(date) = date {
+            push_iso(self.out, date);
         }
     }
 }
