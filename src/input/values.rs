@@ -81,18 +81,18 @@ const APPEAL: &[(&str, Appeal)] = &[
 /// `fold`.
 fn folded<'a>(field: &'a str, buf: &'a mut [u8; 32]) -> Cow<'a, str> {
     let word = field.trim().as_bytes();
-    if word.len() <= buf.len()
-        && word
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        let buf = &mut buf[..word.len()];
-        buf.copy_from_slice(word);
-        buf.make_ascii_lowercase();
-        Cow::Borrowed(std::str::from_utf8(buf).expect("ASCII"))
-    } else {
-        Cow::Owned(fold(field))
+    if word.len() <= buf.len() {
+        // One pass: copy lower-cased, and see whether every byte is a plain one.
+        let mut plain = true;
+        for (to, &b) in buf.iter_mut().zip(word) {
+            plain &= b.is_ascii_alphanumeric() | (b == b'_') | (b == b'-');
+            *to = b.to_ascii_lowercase();
+        }
+        if plain {
+            return Cow::Borrowed(std::str::from_utf8(&buf[..word.len()]).expect("ASCII"));
+        }
     }
+    Cow::Owned(fold(field))
 }
 
 fn lookup<T: Copy>(table: &[(&str, T)], word: &str) -> Option<T> {
