@@ -177,7 +177,7 @@ impl Reading<'_> {
                     {
                         return ControlFlow::Continue(());
                     }
-                    full.parse(&data[span.start..]);
+                    full.read(data, span, self.layout.delimiter);
                     (span.lines_before, &full.record, span)
                 }
                 Found::Parsed(span, record) => (span.lines_before, record, span),

@@ -3,6 +3,7 @@
 
 use csv::ByteRecord;
 
+use super::Span;
 use crate::input::records::uniform;
 
 /// Reads one record exactly as the csv crate does (it is the csv crate's parser), into a
@@ -21,6 +22,21 @@ impl RecordParser {
             out: vec![0; 1024],
             ends: vec![0; 64],
             record: ByteRecord::new(),
+        }
+    }
+
+    /// Reads a record the quick scan found (`span` in `data`): one without a quote is only split
+    /// at its delimiters — which is how `csv_core` reads it, since the quick scan hands every
+    /// record with a lone `\r` to `csv_core` itself — and any other is read by `csv_core`.
+    pub fn read(&mut self, data: &[u8], span: Span, delimiter: u8) {
+        let raw = &data[span.start..span.end];
+        if memchr::memchr(b'"', raw).is_some() {
+            self.parse(&data[span.start..]);
+            return;
+        }
+        self.record.clear();
+        for field in raw.split(|&b| b == delimiter) {
+            self.record.push_field(field);
         }
     }
 

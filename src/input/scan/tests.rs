@@ -261,4 +261,28 @@ proptest! {
             prop_assert_eq!(&on((0, len), most), &early, "{:?} {} records", kernel, most);
         }
     }
+
+    /// A record the quick scan found is read by `RecordParser::read` (split at its delimiters
+    /// when it holds no quote) exactly as `csv_core` reads it.
+    #[test]
+    fn a_quick_record_reads_as_csv_core_reads_it(
+        (delimiter, data) in prop::sample::select(vec![b',', b';', b'\t'])
+            .prop_flat_map(|d| (Just(d), csvish(d))),
+    ) {
+        let layout = Layout { delimiter, benefit: None };
+        let mut quick = RecordParser::new(delimiter);
+        let (mut read, mut parse) = (RecordParser::new(delimiter), RecordParser::new(delimiter));
+        let mut differ = Vec::new();
+        scan(&data, 0, data.len(), layout, &mut quick, |found| {
+            if let Found::Quick(span) = found {
+                read.read(&data, span, delimiter);
+                parse.parse(&data[span.start..]);
+                if read.record != parse.record {
+                    differ.push((span, read.record.clone(), parse.record.clone()));
+                }
+            }
+            ControlFlow::Continue(())
+        });
+        prop_assert!(differ.is_empty(), "{:?}", differ);
+    }
 }
