@@ -137,7 +137,8 @@ const LIST_FILES: [&str; 3] = ["audit.csv", "reopen.csv", "review.csv"];
 
 impl Lists {
     fn create(staging: &Staging, cfg: &ScanConfig) -> Result<Lists, Error> {
-        let list = |name| CsvOut::create(staging, name, &LIST_COLUMNS, cfg.excel);
+        let list =
+            |name| CsvOut::create(staging, name, &LIST_COLUMNS, cfg.excel).map(CsvOut::held_back);
         // The `source` and `line` columns need only the delimiter.
         let style = Style {
             excel: cfg.excel,
@@ -439,9 +440,12 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         )
     })?;
     std::fs::remove_file(&spill.path).map_err(|e| Error::output(&spill.path, e))?;
-    for name in LIST_FILES {
-        crate::output::lists::sync(&staging, name)?;
-    }
+    // The lists on disk, waited for together.
+    pool.install(|| {
+        LIST_FILES
+            .par_iter()
+            .try_for_each(|name| crate::output::lists::sync(&staging, name))
+    })?;
     if cfg.split_by_authority {
         split_lists(&staging, cfg.excel)?;
     }

@@ -112,7 +112,7 @@ fn specials(field: &[u8], d: u8) -> (bool, bool) {
 /// Asks the kernel to start writing a file's written pages to disk, without waiting (Linux's
 /// `sync_file_range`; elsewhere nothing): the `fsync` of [`CsvOut::finish`] then finds most of
 /// them written. Only a hint: a failure shows at that `fsync`.
-fn write_behind(file: &File) {
+pub fn write_behind(file: &File) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
@@ -136,6 +136,8 @@ pub struct CsvOut {
     pub len: u64,
     /// Bytes written since the kernel was last asked to start writing them to disk.
     unsynced: usize,
+    /// Whether the file is written behind as it grows (see [`CsvOut::held_back`]).
+    behind: bool,
 }
 
 /// How many bytes a list may hold in the page cache before the kernel is asked to start writing
@@ -161,6 +163,7 @@ impl CsvOut {
             row: Vec::new(),
             len: 0,
             unsynced: 0,
+            behind: true,
         };
         out.len = if excel { 3 } else { 0 };
         out.write(header)?;
@@ -182,6 +185,13 @@ impl CsvOut {
     }
 
     /// Writes a row encoded by a [`RowEncoder`] of the same delimiter.
+    /// Not written behind as it grows: the kernel writes its pages when it will, so a list that
+    /// pass 2 replaces by a patched copy (and removes) never goes to disk at all.
+    pub fn held_back(mut self) -> CsvOut {
+        self.behind = false;
+        self
+    }
+
     pub fn write_encoded(&mut self, row: &[u8]) -> Result<(), Error> {
         self.write_parts(&[row])
     }
@@ -191,7 +201,7 @@ impl CsvOut {
         let bytes: usize = parts.iter().map(|p| p.len()).sum();
         self.len += bytes as u64;
         self.unsynced += bytes;
-        if self.unsynced >= WRITE_BEHIND {
+        if self.behind && self.unsynced >= WRITE_BEHIND {
             self.unsynced = 0;
             write_behind(self.file.get_ref());
         }

@@ -275,7 +275,11 @@ impl<'a> Patch<'a> {
                 }
                 Op::Write { to, bytes } => new.write_all_at(bytes, *to),
             })
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))?;
+        // Written behind as it grows, as pass 1 writes the lists, so that the fsync at the end
+        // finds little left to write.
+        crate::output::lists::write_behind(new);
+        Ok(())
     }
 
     /// Copies the rest and puts the patched list in place of the old one.
