@@ -86,9 +86,16 @@ pub(super) trait Simd {
     /// The masks of `block`.
     fn classify(block: &[u8; 64], delimiter: u8) -> Masks;
 
+    /// Compiled with PCLMULQDQ and BMI2 (`prefix_xor` and `select` then take one instruction).
+    const BIT_INSTRUCTIONS: bool = false;
+
     /// Bit i is the parity of the set bits 0..=i of `x`.
     #[inline(always)]
     fn prefix_xor(mut x: u64) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        if Self::BIT_INSTRUCTIONS {
+            return clmul_prefix_xor(x);
+        }
         x ^= x << 1;
         x ^= x << 2;
         x ^= x << 4;
@@ -101,6 +108,10 @@ pub(super) trait Simd {
     /// The position of the `k`-th (0-based) set bit of `x`, or 64 when it has no more than `k`.
     #[inline(always)]
     fn select(mut x: u64, k: u32) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        if Self::BIT_INSTRUCTIONS {
+            return pdep_select(x, k);
+        }
         if k >= x.count_ones() {
             return 64;
         }
@@ -174,7 +185,7 @@ impl Simd for Sse2 {
 /// kernels, inlined only into [`quick_avx2`] and [`quick_avx512`].
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(super) fn clmul_prefix_xor(x: u64) -> u64 {
+fn clmul_prefix_xor(x: u64) -> u64 {
     use std::arch::x86_64::*;
     // SAFETY: inlined only into functions compiled with PCLMULQDQ, which [`quick`] calls only
     // after `Kernel::best` saw it; the operands are registers.
@@ -187,7 +198,7 @@ pub(super) fn clmul_prefix_xor(x: u64) -> u64 {
 /// The `k`-th set bit of `x` by PDEP: a helper like [`clmul_prefix_xor`].
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(super) fn pdep_select(x: u64, k: u32) -> u32 {
+fn pdep_select(x: u64, k: u32) -> u32 {
     // SAFETY: as for `clmul_prefix_xor`, with BMI2.
     let bit = unsafe { std::arch::x86_64::_pdep_u64(1u64.checked_shl(k).unwrap_or(0), x) };
     bit.trailing_zeros()
@@ -221,15 +232,7 @@ impl Simd for Avx2 {
         }
     }
 
-    #[inline(always)]
-    fn prefix_xor(x: u64) -> u64 {
-        clmul_prefix_xor(x)
-    }
-
-    #[inline(always)]
-    fn select(x: u64, k: u32) -> u32 {
-        pdep_select(x, k)
-    }
+    const BIT_INSTRUCTIONS: bool = true;
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -254,15 +257,7 @@ impl Simd for Avx512 {
         }
     }
 
-    #[inline(always)]
-    fn prefix_xor(x: u64) -> u64 {
-        clmul_prefix_xor(x)
-    }
-
-    #[inline(always)]
-    fn select(x: u64, k: u32) -> u32 {
-        pdep_select(x, k)
-    }
+    const BIT_INSTRUCTIONS: bool = true;
 }
 
 /// The bits below position `n` (`n` ≤ 64).
