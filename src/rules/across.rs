@@ -280,7 +280,10 @@ impl Index {
             .filter(|&i| settled[i as usize].duplicate_of.is_none() && person(i) != NO_PERSON)
             .collect();
         for_each_group(rows.into_iter(), person, |rows| {
-            self.settle_person(rows, settled)
+            // A person's only row learns nothing from the others: its facts stay the defaults.
+            if rows.len() > 1 {
+                self.settle_person(rows, settled);
+            }
         });
         for i in 0..settled.len() {
             if let Some(first) = settled[i].duplicate_of {
