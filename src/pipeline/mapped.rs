@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::ops::ControlFlow;
+use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -407,23 +408,23 @@ impl Pass1<'_> {
                     .enumerate()
                     .all(|(i, &col)| map.position(col) == Some(i)),
         };
-        // Each cut is found by reading a few records around it: without this advice the kernel
-        // maps a whole large folio around every page touched (hundreds of MB resident at once).
-        let _ = mapped.advise(memmap2::Advice::Random);
-        let cuts = scan::split(
-            data,
+        // Each cut is found by reading a few records near it from the file, not through the map:
+        // a page touched there can bring a whole large folio of the page cache into the process
+        // (on Linux 6.x, 570 MB resident at once on the 10M-row file).
+        let read = |at: usize, out: &mut Vec<u8>, n: usize| {
+            out.resize(n, 0);
+            file.read_exact_at(out, (skip + at) as u64)
+        };
+        let cuts = scan::split_by(
+            data.len(),
             header_end,
             cfg.chunk_size,
             reading.layout,
             map.width,
             &mut parser,
-        );
-        // Finding the cuts touched a page here and there all over the file: let them go.
-        // SAFETY: as in `Mapped::release`; nothing borrowed from the map is held across.
-        let _ = unsafe {
-            mapped.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, bytes.len())
-        };
-        let _ = mapped.advise(memmap2::Advice::Normal);
+            read,
+        )
+        .map_err(input_error)?;
         let pieces: Vec<(usize, usize)> = cuts
             .iter()
             .zip(cuts[1..].iter().chain([&data.len()]))

@@ -285,4 +285,24 @@ proptest! {
         });
         prop_assert!(differ.is_empty(), "{:?}", differ);
     }
+
+    /// Cuts found through small windows of the data, grown where they cannot tell, are the
+    /// cuts found looking at all of it.
+    #[test]
+    fn cuts_found_in_windows_are_the_cuts_found_in_the_whole(
+        data in csvish(b','),
+        size in 1usize..200,
+        first_window in 1usize..64,
+    ) {
+        let layout = Layout { delimiter: b',', benefit: Some(1) };
+        let read = |at: usize, out: &mut Vec<u8>, n: usize| {
+            out.clear();
+            out.extend_from_slice(&data[at..at + n]);
+            Ok(())
+        };
+        let mut parser = RecordParser::new(b',');
+        let whole = split_in_windows(data.len(), 0, size, layout, 3, &mut parser, read, data.len().max(1));
+        let small = split_in_windows(data.len(), 0, size, layout, 3, &mut parser, read, first_window);
+        prop_assert_eq!(whole.unwrap(), small.unwrap());
+    }
 }
