@@ -12,6 +12,19 @@ pub(super) struct Masks {
     pub(super) cr: u64,
 }
 
+impl Masks {
+    /// The masks, each from `bits(byte)`: the positions of that byte in the block.
+    #[inline(always)]
+    fn of(delimiter: u8, bits: impl Fn(u8) -> u64) -> Masks {
+        Masks {
+            quote: bits(b'"'),
+            delim: bits(delimiter),
+            lf: bits(b'\n'),
+            cr: bits(b'\r'),
+        }
+    }
+}
+
 /// The instruction set the scan runs on, picked once per scan from what the processor has
 /// ([`Kernel::best`]). Each reads the same masks from the same bytes; they differ in speed only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,12 +236,7 @@ impl Simd for Avx2 {
                 let hi = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, c)) as u32;
                 u64::from(lo) | (u64::from(hi) << 32)
             };
-            Masks {
-                quote: bits(b'"'),
-                delim: bits(delimiter),
-                lf: bits(b'\n'),
-                cr: bits(b'\r'),
-            }
+            Masks::of(delimiter, bits)
         }
     }
 
@@ -248,12 +256,7 @@ impl Simd for Avx512 {
         unsafe {
             let v = _mm512_loadu_si512(block.as_ptr() as *const __m512i);
             let bits = |c: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c as i8));
-            Masks {
-                quote: bits(b'"'),
-                delim: bits(delimiter),
-                lf: bits(b'\n'),
-                cr: bits(b'\r'),
-            }
+            Masks::of(delimiter, bits)
         }
     }
 
