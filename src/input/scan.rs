@@ -499,7 +499,7 @@ pub fn split_by(
     read: impl FnMut(usize, &mut Vec<u8>, usize) -> std::io::Result<()>,
 ) -> std::io::Result<Vec<usize>> {
     // The first window looked at near a cut (it grows 4 times over while it cannot tell).
-    const WINDOW: usize = 256 << 10;
+    const WINDOW: usize = 16 << 10;
     split_in_windows(len, from, size, layout, width, parser, read, WINDOW)
 }
 
