@@ -82,7 +82,9 @@ pub fn look_up(cfg: &ScanConfig, case_id: &str) -> Result<Lookup, Error> {
     };
     let pool = thread_pool(cfg)?;
     let names: Vec<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
-    let scratch = std::env::temp_dir().join(format!("genoptag-explain-{}", std::process::id()));
+    // Never committed: each lookup works in its own staging directory beside this name
+    // (`.genoptag-explain.genoptag-tmp-PID`), which a later lookup removes if this one is killed.
+    let scratch = std::env::temp_dir().join("genoptag-explain");
     let staging = Staging::create(&scratch)?;
     let first = pass1(cfg, &pool, &staging, Some(case_id), None)?;
     first.progress.finish();
