@@ -201,3 +201,32 @@ fn delimiter_and_encoding_given_are_said_to_be_given() {
     );
     assert!(stdout.contains("rejects: none"), "{stdout}");
 }
+
+#[test]
+fn a_badly_broken_export_lists_its_first_rejects_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut export = String::from(
+        "case_id,cpr,municipality_code,benefit,decision,application_date,decision_date,refusal_reasons,refusal_text,person_category,program,public_assistance,exam,exam_date,prior_bonus,appeal_outcome\n",
+    );
+    for i in 0..250 {
+        // One field short: every row is a reject.
+        export.push_str(&format!(
+            "S-{i},{CPR_A},101,IL22,REFUSED,,2020-03-01,,,,,,,,\n"
+        ));
+    }
+    std::fs::write(dir.path().join("export.csv"), export).unwrap();
+    let out = genoptag(dir.path(), &["check", "export.csv"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout.contains("250 would be rejected"), "{stdout}");
+    assert!(stdout.contains("export.csv,201,,FIELD_COUNT"), "{stdout}");
+    assert!(
+        !stdout.contains("export.csv,202,"),
+        "only the first 200 are listed: {stdout}"
+    );
+    assert!(
+        stdout.contains("… and 50 more (counted by reason above; `genoptag scan` writes every one to rejects.csv)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(CPR_A), "{stdout}");
+}

@@ -32,8 +32,14 @@ struct Tally {
     rejects_by: BTreeMap<(&'static str, RejectReason), u64>,
     /// Unknown words of `benefit` and `decision`, per column, with their rows.
     unknown_words: BTreeMap<(&'static str, String), u64>,
+    /// The first [`LISTED`] rejects, by line; `rejected` counts them all.
     rejects: Vec<(u64, &'static str, RejectReason)>,
+    rejected: u64,
 }
+
+/// Rejects listed one by one per input: a badly broken export can have millions, which the
+/// counts by reason sum up and `scan` writes to rejects.csv in full.
+const LISTED: usize = 200;
 
 pub fn run(args: &CheckArgs) -> Result<i32, Error> {
     let sources = source::expand(&args.inputs)?;
@@ -43,7 +49,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, Error> {
     for source in &sources {
         let (text, tally) = check_one(source, args, &mapping)?;
         rows += tally.rows;
-        rejected += tally.rejects.len() as u64;
+        rejected += tally.rejected;
         let mut out = stdout.lock();
         // A closed stdout (`genoptag check … | head`) ends the dry run quietly.
         if out.write_all(text.as_bytes()).is_err() {
@@ -98,7 +104,10 @@ fn check_one(
                         .entry((column, shown_word(&word).to_string()))
                         .or_default() += 1;
                 }
-                tally.rejects.push((records::line(&rec), column, r.reason));
+                tally.rejected += 1;
+                if tally.rejects.len() < LISTED {
+                    tally.rejects.push((records::line(&rec), column, r.reason));
+                }
             }
             Parsed::Other { caught } => {
                 tally.other += 1;
@@ -164,10 +173,7 @@ fn render(
     let _ = writeln!(
         s,
         "rows:      {} after the header: {} bonus-related (IL22, AKTL22, DANSKTILLAEG), {} of other benefits (out of scope, not validated), {} would be rejected",
-        t.rows,
-        t.bonus,
-        t.other,
-        t.rejects.len()
+        t.rows, t.bonus, t.other, t.rejected
     );
     let _ = writeln!(s, "columns:");
     for col in Col::ALL {
@@ -242,6 +248,13 @@ fn render(
         let _ = writeln!(s, "  source, line, column, reason:");
         for (line, column, reason) in &t.rejects {
             let _ = writeln!(s, "  {},{line},{column},{}", source.name, reason.code());
+        }
+        let more = t.rejected - t.rejects.len() as u64;
+        if more > 0 {
+            let _ = writeln!(
+                s,
+                "  … and {more} more (counted by reason above; `genoptag scan` writes every one to rejects.csv)"
+            );
         }
     }
     s.push('\n');
