@@ -25,8 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use csv::ByteRecord;
 use memmap2::Mmap;
 use rayon::prelude::*;
-use sha2::Digest as _;
 
+mod hashing;
+
+use self::hashing::{Digest, Mapped};
 use super::{First, Pass1, Progress, Tally, caught_word, spill_columns, verdict};
 use crate::error::Error;
 use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
@@ -255,84 +257,6 @@ impl Reading<'_> {
             piece.other += 1;
         }
         other.is_some()
-    }
-}
-
-/// The input's digest, taken over the mapped bytes piece by piece beside the reading, as the
-/// stream reader takes it over the same bytes.
-enum Digest {
-    Blake3(Box<blake3::Hasher>),
-    Sha256(Box<sha2::Sha256>),
-    None,
-}
-
-impl Digest {
-    fn new(kind: DigestKind) -> Digest {
-        match kind {
-            DigestKind::Blake3 => Digest::Blake3(Box::default()),
-            DigestKind::Sha256 => Digest::Sha256(Box::default()),
-            DigestKind::None => Digest::None,
-        }
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        match self {
-            Digest::Blake3(h) => {
-                h.update_rayon(bytes);
-            }
-            Digest::Sha256(h) => h.update(bytes),
-            Digest::None => {}
-        }
-    }
-
-    fn finish(self) -> Option<String> {
-        match self {
-            Digest::Blake3(h) => Some(h.finalize().to_hex().to_string()),
-            Digest::Sha256(h) => Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect()),
-            Digest::None => None,
-        }
-    }
-}
-
-/// The mapped file, and how far it has been hashed and its pages let go.
-struct Mapped<'m> {
-    map: &'m Mmap,
-    /// Where the data (after a byte-order mark) starts.
-    skip: usize,
-    digest: Digest,
-    /// The input's SHA-256 for the ledger, when asked for besides another digest.
-    sha256: Option<Digest>,
-    hashed: usize,
-    /// Where the pages let go end.
-    released: usize,
-}
-
-impl Mapped<'_> {
-    fn update(&mut self, bytes: &[u8]) {
-        self.digest.update(bytes);
-        if let Some(sha256) = &mut self.sha256 {
-            sha256.update(bytes);
-        }
-    }
-
-    /// Lets go of the pages before `data_end` (a data offset) that are hashed too, so that the
-    /// resident memory stays one group of pieces however large the file: the kernel keeps them
-    /// cached. (The rows kept from a piece are copies: nothing borrows from the map.)
-    fn release(&mut self, data_end: usize) {
-        let end = (self.skip + data_end).min(self.hashed);
-        if end <= self.released {
-            return;
-        }
-        // SAFETY: the map is read only and nothing borrowed from it before `end` is used again
-        // (a page read again would simply be read from the page cache).
-        let _ = unsafe {
-            self.map.unchecked_advise_range(
-                memmap2::UncheckedAdvice::DontNeed,
-                self.released,
-                end - self.released,
-            )
-        };
-        self.released = end;
     }
 }
 
