@@ -205,14 +205,26 @@ struct Tally {
 
 impl Tally {
     fn classified(&mut self, classification: Classification, rule: Rule) {
-        self.counts.evaluated += 1;
-        *match classification {
-            Classification::Reopen => &mut self.counts.reopen,
-            Classification::Review => &mut self.counts.review,
-            Classification::NotAffected => &mut self.counts.not_affected,
-            Classification::OutOfScope => &mut self.counts.out_of_scope,
-        } += 1;
-        *self.rules.entry(rule.code()).or_default() += 1;
+        self.classified_by(classification, rule, false);
+    }
+
+    /// Counts a classified row, or with `undo` takes its count back.
+    fn classified_by(&mut self, classification: Classification, rule: Rule, undo: bool) {
+        step(&mut self.counts.evaluated, undo);
+        step(
+            match classification {
+                Classification::Reopen => &mut self.counts.reopen,
+                Classification::Review => &mut self.counts.review,
+                Classification::NotAffected => &mut self.counts.not_affected,
+                Classification::OutOfScope => &mut self.counts.out_of_scope,
+            },
+            undo,
+        );
+        let count = self.rules.entry(rule.code()).or_default();
+        step(count, undo);
+        if *count == 0 {
+            self.rules.remove(rule.code());
+        }
     }
 
     /// Counts a row written to the lists: a bonus-related row (`bonus`), or another benefit's
@@ -220,26 +232,9 @@ impl Tally {
     /// counts of a row counted before (pass 2 classifies some rows again). `listed` is kept
     /// apart (see [`Tally::list`]).
     fn row(&mut self, row: &Rendered, bonus: bool, duplicate: bool, undo: bool) {
-        let step = |n: &mut u64| {
-            if undo {
-                *n -= 1;
-            } else {
-                *n += 1;
-            }
-        };
+        let step = |n: &mut u64| step(n, undo);
         if bonus {
-            step(&mut self.counts.evaluated);
-            step(match row.classification {
-                Classification::Reopen => &mut self.counts.reopen,
-                Classification::Review => &mut self.counts.review,
-                Classification::NotAffected => &mut self.counts.not_affected,
-                Classification::OutOfScope => &mut self.counts.out_of_scope,
-            });
-            let rule = self.rules.entry(row.rule.code()).or_default();
-            step(rule);
-            if *rule == 0 {
-                self.rules.remove(row.rule.code());
-            }
+            self.classified_by(row.classification, row.rule, undo);
         }
         if duplicate {
             step(&mut self.counts.duplicates);
@@ -339,6 +334,15 @@ struct Listed {
     classification: Classification,
     rule: Rule,
     expected_outcome: Option<rules::Outcome>,
+}
+
+/// One more, or with `undo` one fewer.
+fn step(n: &mut u64, undo: bool) {
+    if undo {
+        *n -= 1;
+    } else {
+        *n += 1;
+    }
 }
 
 /// The progress bar: bytes read, rows per second, time left; only on a terminal.

@@ -465,30 +465,14 @@ fn quick_span(
     }
 }
 
-/// Where to cut `buf[from..]` into pieces of about `size` bytes for reading in parallel: each cut
-/// is just after a line end where the next records look whole (`width` fields each, nothing
-/// the quick scan doubts). A look can be fooled by a quoted field that holds whole lines; the
-/// reader then finds the piece before does not end at the cut, and reads on from where it does.
-pub fn split(
-    buf: &[u8],
-    from: usize,
-    size: usize,
-    layout: Layout,
-    width: usize,
-    parser: &mut RecordParser,
-) -> Vec<usize> {
-    let read = |at: usize, out: &mut Vec<u8>, len: usize| {
-        out.clear();
-        out.extend_from_slice(&buf[at..at + len]);
-        Ok(())
-    };
-    split_by(buf.len(), from, size, layout, width, parser, read).unwrap_or_else(|_| vec![from])
-}
-
-/// [`split`] over data of `len` bytes that it reads only near each cut, through `read(at, out,
-/// n)` (the `n` bytes from `at` into `out`), a window at a time: a file is then looked at in a
-/// few hundred small reads, never through its memory map (where, on Linux, each page touched
-/// can bring a whole large folio of the page cache into the process: hundreds of MB at once).
+/// Where to cut data of `len` bytes from `from` on into pieces of about `size` bytes for reading
+/// in parallel: each cut is just after a line end where the next records look whole (`width`
+/// fields each, nothing the quick scan doubts). A look can be fooled by a quoted field that holds
+/// whole lines; the reader then finds the piece before does not end at the cut, and reads on
+/// from where it does. The data is read only near each cut, through `read(at, out, n)` (the `n`
+/// bytes from `at` into `out`), a window at a time: a file is then looked at in a few hundred
+/// small reads, never through its memory map (where, on Linux, each page touched can bring a
+/// whole large folio of the page cache into the process: hundreds of MB at once).
 pub fn split_by(
     len: usize,
     from: usize,

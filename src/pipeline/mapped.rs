@@ -1,5 +1,5 @@
 //! Pass 1 over a file input, in parallel: the file is mapped into memory, cut into pieces of
-//! `--chunk-size` bytes at record starts ([`scan::split`]), and the pieces are scanned at once
+//! `--chunk-size` bytes at record starts ([`scan::split_by`]), and the pieces are scanned at once
 //! ([`scan::scan`]), while the input's digest is taken over the same mapped bytes beside them.
 //!
 //! A row of another benefit costs one look at its `benefit` field (no copy, no allocation: the

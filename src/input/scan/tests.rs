@@ -5,6 +5,15 @@ use proptest::prelude::*;
 use super::*;
 use crate::input::records::uniform;
 
+/// Reads `data` for the cut finding as a file would be read.
+fn reader(data: &[u8]) -> impl FnMut(usize, &mut Vec<u8>, usize) -> std::io::Result<()> + '_ {
+    |at, out, n| {
+        out.clear();
+        out.extend_from_slice(&data[at..at + n]);
+        Ok(())
+    }
+}
+
 /// Every record of `data` as (line, fields) by the scan from `from`, and where it stopped.
 fn records(data: &[u8], from: usize, limit: usize) -> (Vec<(u64, Vec<String>)>, Stop) {
     let layout = Layout {
@@ -121,7 +130,7 @@ fn cuts_avoid_line_breaks_inside_quoted_fields() {
         benefit: Some(1),
     };
     let mut parser = RecordParser::new(b',');
-    let cuts = split(&data, 4, 50, layout, 2, &mut parser);
+    let cuts = split_by(data.len(), 4, 50, layout, 2, &mut parser, reader(&data)).unwrap();
     assert!(cuts.len() > 10);
     for &cut in &cuts[1..] {
         assert!(data[..cut].ends_with(b"\"\n"), "cut at {cut}");
@@ -295,14 +304,9 @@ proptest! {
         first_window in 1usize..64,
     ) {
         let layout = Layout { delimiter: b',', benefit: Some(1) };
-        let read = |at: usize, out: &mut Vec<u8>, n: usize| {
-            out.clear();
-            out.extend_from_slice(&data[at..at + n]);
-            Ok(())
-        };
         let mut parser = RecordParser::new(b',');
-        let whole = split_in_windows(data.len(), 0, size, layout, 3, &mut parser, read, data.len().max(1));
-        let small = split_in_windows(data.len(), 0, size, layout, 3, &mut parser, read, first_window);
+        let whole = split_in_windows(data.len(), 0, size, layout, 3, &mut parser, reader(&data), data.len().max(1));
+        let small = split_in_windows(data.len(), 0, size, layout, 3, &mut parser, reader(&data), first_window);
         prop_assert_eq!(whole.unwrap(), small.unwrap());
     }
 }
