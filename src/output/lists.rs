@@ -113,17 +113,27 @@ fn specials(field: &[u8], d: u8) -> (bool, bool) {
 /// `sync_file_range`; elsewhere nothing): the `fsync` of [`CsvOut::finish`] then finds most of
 /// them written. Only a hint: a failure shows at that `fsync`.
 pub fn write_behind(file: &File) {
+    write_behind_to(file, None);
+}
+
+/// [`write_behind`] for the file's first `len` bytes only (all of it with `None`): a file still
+/// being rewritten further on is not written out twice.
+pub fn write_behind_to(file: &File, len: Option<u64>) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
+        if len == Some(0) {
+            return;
+        }
+        let len = len.map_or(0, |n| i64::try_from(n).unwrap_or(0));
         // SAFETY: the descriptor is open for as long as `file` is borrowed; the call only
         // starts write-out of the file's dirty pages.
         unsafe {
-            libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+            libc::sync_file_range(file.as_raw_fd(), 0, len, libc::SYNC_FILE_RANGE_WRITE);
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = file;
+    let _ = (file, len);
 }
 
 /// One CSV output file.
