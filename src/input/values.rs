@@ -122,6 +122,19 @@ impl Vocabulary {
         self.mapped.insert((col, fold(word)), value);
     }
 
+    /// The hot path: a word written as in the built-in table but for ASCII case, when no mapping
+    /// file words could take precedence. Such a word is plain, so folding it gives the table's
+    /// word: the value is the one the folded look-up finds.
+    fn exact<T: Copy>(&self, table: &[(&str, T)], field: &str) -> Option<T> {
+        if !self.mapped.is_empty() {
+            return None;
+        }
+        table
+            .iter()
+            .find(|(w, _)| w.eq_ignore_ascii_case(field))
+            .map(|(_, v)| *v)
+    }
+
     fn mapped(&self, col: Col, folded: &str) -> Option<Value> {
         if self.mapped.is_empty() {
             return None;
@@ -153,6 +166,9 @@ impl Vocabulary {
     }
 
     pub fn decision(&self, field: &str) -> Read<Decision> {
+        if let Some(d) = self.exact(DECISION, field) {
+            return Read::Value(d);
+        }
         let mut buf = [0; 32];
         let word = folded(field, &mut buf);
         if word.is_empty() {
@@ -171,6 +187,12 @@ impl Vocabulary {
         table: &[(&str, T)],
         pick: fn(Value) -> Option<T>,
     ) -> Read<T> {
+        if field.is_empty() {
+            return Read::Empty;
+        }
+        if let Some(v) = self.exact(table, field) {
+            return Read::Value(v);
+        }
         let mut buf = [0; 32];
         let word = folded(field, &mut buf);
         if word.is_empty() {
@@ -205,6 +227,12 @@ impl Vocabulary {
 
     /// `appeal_outcome`: any word containing "hjemvis" is REMITTED ("ophævet og hjemvist").
     pub fn appeal(&self, field: &str) -> Read<Appeal> {
+        if field.is_empty() {
+            return Read::Empty;
+        }
+        if let Some(a) = self.exact(APPEAL, field) {
+            return Read::Value(a);
+        }
         let mut buf = [0; 32];
         let word = folded(field, &mut buf);
         if word.is_empty() {
@@ -221,6 +249,13 @@ impl Vocabulary {
 
     /// One refusal-reason code; `None` for an unknown code (counted as OTHER with a warning).
     pub fn reason(&self, code: &str) -> Option<ReasonCode> {
+        if self.mapped.is_empty()
+            && let Some(r) = ReasonCode::ALL
+                .into_iter()
+                .find(|r| r.code().eq_ignore_ascii_case(code))
+        {
+            return Some(r);
+        }
         let mut buf = [0; 32];
         let word = folded(code, &mut buf);
         if let Some(Value::Reason(r)) = self.mapped(Col::RefusalReasons, &word) {
@@ -382,5 +417,75 @@ mod tests {
             Value::Decision(Decision::Refused),
         );
         assert_eq!(v.decision("afslaaet HELT"), Read::Value(Decision::Refused));
+    }
+
+    #[test]
+    fn a_mapped_word_wins_over_a_built_in_one_written_plainly() {
+        let mut v = Vocabulary::default();
+        v.add(Col::Decision, "refused", Value::Decision(Decision::Granted));
+        v.add(Col::Program, "YES", Value::YesNo(YesNo::No));
+        v.add(Col::AppealOutcome, "upheld", Value::Appeal(Appeal::Changed));
+        v.add(
+            Col::RefusalReasons,
+            "program",
+            Value::Reason(ReasonCode::Other),
+        );
+        assert_eq!(v.decision("REFUSED"), Read::Value(Decision::Granted));
+        assert_eq!(v.yes_no(Col::Program, "yes"), Read::Value(YesNo::No));
+        assert_eq!(v.yes_no(Col::PriorBonus, "YES"), Read::Value(YesNo::Yes));
+        assert_eq!(v.appeal("UPHELD"), Read::Value(Appeal::Changed));
+        assert_eq!(v.reason("PROGRAM"), Some(ReasonCode::Other));
+    }
+
+    #[test]
+    fn every_built_in_word_reads_the_same_in_any_case() {
+        let v = Vocabulary::default();
+        let spellings = |w: &str| {
+            let mut first = w.to_string();
+            first[..1].make_ascii_uppercase();
+            [
+                w.to_string(),
+                w.to_ascii_uppercase(),
+                first,
+                format!(" {w} "),
+            ]
+        };
+        for (w, d) in DECISION {
+            for s in spellings(w) {
+                assert_eq!(v.decision(&s), Read::Value(*d), "{s:?}");
+            }
+        }
+        for (table, col) in [(YES_NO, Col::Program), (YES_NO, Col::PublicAssistance)] {
+            for (w, y) in table {
+                for s in spellings(w) {
+                    assert_eq!(v.yes_no(col, &s), Read::Value(*y), "{s:?}");
+                }
+            }
+        }
+        for (w, p) in PERSON {
+            for s in spellings(w) {
+                assert_eq!(v.person(&s), Read::Value(*p), "{s:?}");
+            }
+        }
+        for (w, e) in EXAM {
+            for s in spellings(w) {
+                assert_eq!(v.exam(&s), Read::Value(*e), "{s:?}");
+            }
+        }
+        for (w, a) in APPEAL {
+            for s in spellings(w) {
+                assert_eq!(v.appeal(&s), Read::Value(*a), "{s:?}");
+            }
+        }
+        for r in ReasonCode::ALL {
+            for s in spellings(&r.code().to_ascii_lowercase()) {
+                assert_eq!(v.reason(s.trim()), Some(r), "{s:?}");
+            }
+        }
+        assert_eq!(v.yes_no(Col::Program, ""), Read::Empty);
+        assert_eq!(v.yes_no(Col::Program, "  "), Read::Empty);
+        assert_eq!(v.appeal(""), Read::Empty);
+        assert_eq!(v.decision(""), Read::Empty);
+        assert_eq!(v.exam("PD 2"), Read::Unknown);
     }
 }
