@@ -6,6 +6,7 @@ pub mod cmd;
 pub mod error;
 pub mod input;
 pub mod ledger;
+pub mod memory;
 pub mod output;
 pub mod pipeline;
 pub mod rules;

@@ -8,7 +8,7 @@ use genoptag::cmd;
 
 fn main() {
     no_huge_pages();
-    prompt_purging();
+    genoptag::memory::keep_freed_memory_a_while();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Scan(args) => cmd::scan::run(args),
@@ -31,29 +31,6 @@ fn main() {
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-// mimalloc's own option setter (in the library the `mimalloc` crate links).
-unsafe extern "C" {
-    fn mi_option_set(option: libc::c_int, value: libc::c_long);
-}
-
-/// `mi_option_purge_delay` in mimalloc v3's `mi_option_e`.
-const MI_OPTION_PURGE_DELAY: libc::c_int = 15;
-
-/// Makes mimalloc give freed memory back to the system after 10 ms (its v2 default) instead of
-/// the second its v3 waits: with a second, the index freed after settling was still resident
-/// when the second pass began, and the 10M-row scan peaked at 113-119 MB instead of 85-91 MB.
-/// At once (0) gives 81 MB but costs ~0.2 s in page faults and TLB flushes of memory freed and
-/// used again (three alternating runs of each, BENCHMARKS.md).
-/// A `MIMALLOC_PURGE_DELAY` in the environment wins.
-fn prompt_purging() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-        return;
-    }
-    // SAFETY: sets one of mimalloc's options; any value is valid, and it is read as memory is
-    // freed, so setting it first thing in `main` governs the whole run.
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 10) }
-}
 
 /// Keeps transparent huge pages out of this process (Linux). Its memory is a compact index and
 /// batches that come and go; in 2 MiB pages, handed out by the kernel now and then (this machine

@@ -429,6 +429,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         progress,
         ..
     } = pass1(cfg, &pool, &staging, None, Some(lists))?;
+    crate::memory::release_freed();
 
     // Pass 2: the rows the settling found something for, classified again and patched in.
     pool.install(|| {

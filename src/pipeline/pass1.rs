@@ -121,6 +121,7 @@ pub(super) fn pass1(
         lists.flush()?;
     }
 
+    crate::memory::release_freed();
     index.settle();
     Ok(FirstPass {
         index,

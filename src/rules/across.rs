@@ -75,13 +75,59 @@ struct Settled {
 #[derive(Debug, Default)]
 pub struct Index {
     /// The rows' entries, until they are settled.
-    entries: Vec<Entry>,
+    entries: Blocks<Entry>,
     /// Case ids of IL22/AKTL22 grants, the only case ids step 7 names; once settled, only
     /// those a row names.
     grant_ids: HashMap<u32, Box<str>>,
     settled: Vec<Settled>,
     /// Once settled: where each row that others repeat stands (input, line).
     first_copies: HashMap<u32, (u32, u64)>,
+}
+
+/// A list that grows a block at a time, never moving what it holds: a `Vec` of a million
+/// entries would double into a new 64 MB block and free the old one, which the allocator keeps
+/// resident a while (see `memory`).
+#[derive(Debug)]
+struct Blocks<T> {
+    blocks: Vec<Vec<T>>,
+    len: usize,
+}
+
+/// Entries in a block of [`Blocks`]: 4 MiB of 64-byte entries.
+const BLOCK: usize = 1 << 16;
+
+impl<T> Default for Blocks<T> {
+    fn default() -> Self {
+        Blocks {
+            blocks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Blocks<T> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, item: T) {
+        match self.blocks.last_mut() {
+            Some(block) if block.len() < BLOCK => block.push(item),
+            _ => {
+                let mut block = Vec::with_capacity(BLOCK);
+                block.push(item);
+                self.blocks.push(block);
+            }
+        }
+        self.len += 1;
+    }
+}
+
+impl<T> std::ops::Index<usize> for Blocks<T> {
+    type Output = T;
+    fn index(&self, i: usize) -> &T {
+        &self.blocks[i / BLOCK][i % BLOCK]
+    }
 }
 
 /// A 128-bit key of a text: its XXH3-128 digest. Keys stay in memory for one run, so only equal
@@ -243,7 +289,7 @@ impl Index {
             settled.iter().filter_map(|s| s.later_grant).collect();
         self.grant_ids.retain(|g, _| named.contains(g));
         self.grant_ids.shrink_to_fit();
-        self.entries = Vec::new();
+        self.entries = Blocks::default();
         self.settled = settled;
     }
 
@@ -400,5 +446,17 @@ mod tests {
         let long = "1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7-8-9-0-1-2-3-4";
         assert_eq!(person_key(long), person_key(&long.replace('-', "")));
         assert_ne!(person_key(long), person_key(&long[..long.len() - 2]));
+    }
+
+    #[test]
+    fn blocks_hold_their_entries_in_order_across_blocks() {
+        let mut blocks = Blocks::default();
+        for i in 0..(2 * BLOCK + 3) {
+            blocks.push(i);
+        }
+        assert_eq!(blocks.len(), 2 * BLOCK + 3);
+        for i in [0, 1, BLOCK - 1, BLOCK, 2 * BLOCK, 2 * BLOCK + 2] {
+            assert_eq!(blocks[i], i);
+        }
     }
 }
