@@ -170,7 +170,8 @@ impl Reading<'_> {
             other: 0,
             words: Vec::new(),
             caught: HashMap::new(),
-            kept: Vec::new(),
+            // Room for a row kept in 2 KiB of input (one in 17 rows of 120 bytes); more grow it.
+            kept: Vec::with_capacity((limit - start) / 2048),
         };
         let data = self.data;
         let cfg = self.cfg;

@@ -122,7 +122,7 @@ pub(super) fn pass1(
     }
 
     crate::memory::release_freed();
-    index.settle();
+    pool.install(|| index.settle());
     Ok(FirstPass {
         index,
         tally,

@@ -236,6 +236,8 @@ impl<'a> Patch<'a> {
             let (len, file) = file.map_err(|e| self.error(e))?;
             self.len = len;
             self.file = Some(file);
+            // Room for a buffer of the new list and one row past it.
+            self.out.reserve(self.buffer + 4096);
         }
         self.copy_to(at);
         let row = |tail: &[u8]| [head, tail].concat();

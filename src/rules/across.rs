@@ -211,7 +211,8 @@ fn for_each_group(
     mut each: impl FnMut(&[u32]),
 ) {
     let mut sorted: Vec<(u64, u32)> = rows.map(|i| (key(i) as u64, i)).collect();
-    sorted.sort_unstable();
+    // On the threads of the run's pool (its caller's `install`).
+    rayon::slice::ParallelSliceMut::par_sort_unstable(&mut sorted[..]);
     let mut group = Vec::new();
     for run in sorted.chunk_by(|a, b| a.0 == b.0) {
         if let [(_, row)] = run {

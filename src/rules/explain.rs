@@ -1,6 +1,8 @@
 //! The one-sentence Danish explanation on every row (SPEC §4), citing the provision, for a
 //! caseworker to paste into a case note.
 
+use std::borrow::Cow;
+
 use super::{Classification, Condition, Conditions, Evaluation, Path, Rule, Warning};
 
 /// The condition in words, as the former § 22 puts it.
@@ -59,16 +61,16 @@ fn table_sentence(rule: Rule, c: &Conditions, reopened: &str) -> String {
 
 /// The explanation of a row's classification.
 pub fn explanation(eval: &Evaluation) -> String {
-    let mut text = match eval.path {
-        Path::NotIl22 => "Afgørelsen angår ikke danskbonus efter integrationslovens § 22 og berøres ikke af Ankestyrelsens praksisændring fra 2021".to_string(),
-        Path::Granted => "Danskbonus efter integrationslovens § 22 blev bevilget, så der er intet afslag at genoptage".to_string(),
-        Path::BeforeIl22 => "Afgørelsen er truffet før 1. juli 2018, da danskbonus efter integrationslovens § 22 trådte i kraft (lov nr. 320 af 25. april 2018), og er ikke omfattet".to_string(),
-        Path::AppealChanged => "Afslaget er ændret eller ophævet efter klage, så der er intet afslag efter integrationslovens § 22 at genoptage".to_string(),
-        Path::AppealRemitted if eval.classification == Classification::Review => "Afslaget er hjemvist efter klage, men udtrækket har ingen senere afgørelse om danskbonus efter integrationslovens § 22 for personen, så en sagsbehandler må se, om den nye afgørelse er truffet".to_string(),
-        Path::AppealRemitted => "Afslaget er hjemvist efter klage, og den nye afgørelse om danskbonus efter integrationslovens § 22 vurderes som sin egen sag".to_string(),
-        Path::ApplicationAfterDecision => "Ansøgningsdatoen ligger efter afgørelsesdatoen, så det kan ikke afgøres, om den tidligere eller den ændrede integrationslovs § 22 gælder, og en sagsbehandler må se på sagen".to_string(),
-        Path::Amended => "Ansøgningen er indgivet 9. juni 2021 eller senere, så den ændrede integrationslovs § 22 (lov nr. 1192 af 8. juni 2021) gælder, og kravet om tilbud om program efter § 16 er lovligt".to_string(),
-        Path::AmendedCitedButOffered => "Ansøgningen falder under den ændrede integrationslovs § 22 (lov nr. 1192 af 8. juni 2021), men afslaget henviser til programmet efter § 16, selv om personen er omfattet af eller tilbudt programmet, så en sagsbehandler må se på begrundelsen".to_string(),
+    let sentence: Cow<'static, str> = match eval.path {
+        Path::NotIl22 => "Afgørelsen angår ikke danskbonus efter integrationslovens § 22 og berøres ikke af Ankestyrelsens praksisændring fra 2021".into(),
+        Path::Granted => "Danskbonus efter integrationslovens § 22 blev bevilget, så der er intet afslag at genoptage".into(),
+        Path::BeforeIl22 => "Afgørelsen er truffet før 1. juli 2018, da danskbonus efter integrationslovens § 22 trådte i kraft (lov nr. 320 af 25. april 2018), og er ikke omfattet".into(),
+        Path::AppealChanged => "Afslaget er ændret eller ophævet efter klage, så der er intet afslag efter integrationslovens § 22 at genoptage".into(),
+        Path::AppealRemitted if eval.classification == Classification::Review => "Afslaget er hjemvist efter klage, men udtrækket har ingen senere afgørelse om danskbonus efter integrationslovens § 22 for personen, så en sagsbehandler må se, om den nye afgørelse er truffet".into(),
+        Path::AppealRemitted => "Afslaget er hjemvist efter klage, og den nye afgørelse om danskbonus efter integrationslovens § 22 vurderes som sin egen sag".into(),
+        Path::ApplicationAfterDecision => "Ansøgningsdatoen ligger efter afgørelsesdatoen, så det kan ikke afgøres, om den tidligere eller den ændrede integrationslovs § 22 gælder, og en sagsbehandler må se på sagen".into(),
+        Path::Amended => "Ansøgningen er indgivet 9. juni 2021 eller senere, så den ændrede integrationslovs § 22 (lov nr. 1192 af 8. juni 2021) gælder, og kravet om tilbud om program efter § 16 er lovligt".into(),
+        Path::AmendedCitedButOffered => "Ansøgningen falder under den ændrede integrationslovs § 22 (lov nr. 1192 af 8. juni 2021), men afslaget henviser til programmet efter § 16, selv om personen er omfattet af eller tilbudt programmet, så en sagsbehandler må se på begrundelsen".into(),
         Path::RegimeUnknown => {
             let finding = eval.finding.as_ref().expect("the unknown regime uses the table");
             let verdict = if eval.classification == Classification::Review {
@@ -76,7 +78,7 @@ pub fn explanation(eval: &Evaluation) -> String {
             } else {
                 format!("heller ikke efter den tidligere regel skal sagen genoptages ({})", finding.table_rule.code())
             };
-            format!("Ansøgningsdatoen mangler, og afgørelsen er truffet 9. juni 2021 eller senere, så det er uvist, om den tidligere integrationslovs § 22 gælder; {verdict}")
+            format!("Ansøgningsdatoen mangler, og afgørelsen er truffet 9. juni 2021 eller senere, så det er uvist, om den tidligere integrationslovs § 22 gælder; {verdict}").into()
         }
         Path::Table => {
             let finding = eval.finding.as_ref().expect("the table path has a finding");
@@ -85,9 +87,12 @@ pub fn explanation(eval: &Evaluation) -> String {
             } else {
                 "sagen ville skulle genoptages"
             };
-            table_sentence(finding.table_rule, &finding.conditions, reopened)
+            table_sentence(finding.table_rule, &finding.conditions, reopened).into()
         }
     };
+    // Room for the warnings' clauses and the full stop, so the sentence is not moved to grow.
+    let mut text = String::with_capacity(sentence.len() + 1 + eval.warnings.len() * 192);
+    text.push_str(&sentence);
     for warning in &eval.warnings {
         match warning {
             Warning::LaterGranted(case_id) => text.push_str(&format!(
