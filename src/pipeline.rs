@@ -111,13 +111,22 @@ enum First {
         caught: bool,
         rendered: Option<Rendered>,
     },
-    /// A bonus-related row: its index entry, its spilled columns and (in a scan) its list row
-    /// as it stands, made in parallel.
+    /// A bonus-related row: its index entry, what the spill file holds of it and (in a scan)
+    /// its list row as it stands, made in parallel.
     Bonus {
         pending: Pending,
-        columns: Vec<u8>,
+        columns: SpillRow,
         rendered: Option<Rendered>,
     },
+}
+
+/// What the spill file holds of a bonus-related row, for pass 2 to read it again.
+enum SpillRow {
+    /// Its canonical columns, as [`spill_columns`] encodes them.
+    Columns(Vec<u8>),
+    /// Where it stands in a file input that stays open until pass 2 (a scan of a mapped file):
+    /// its bytes, its line end left out.
+    InInput { start: u64, end: u64 },
 }
 
 /// The lists, written by pass 1 and patched by pass 2.
@@ -426,6 +435,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         mut tally,
         inputs,
         spill,
+        open_inputs,
         progress,
         ..
     } = pass1(cfg, &pool, &staging, None, Some(lists))?;
@@ -437,6 +447,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
             &staging,
             cfg.style(),
             &spill,
+            &open_inputs,
             &names,
             &index,
             &cfg.vocab,

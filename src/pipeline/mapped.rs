@@ -29,7 +29,8 @@ use rayon::prelude::*;
 mod hashing;
 
 use self::hashing::{Digest, Mapped};
-use super::{First, Pass1, Progress, Tally, caught_word, spill_columns, verdict};
+use super::pass1::OpenInput;
+use super::{First, Pass1, Progress, SpillRow, Tally, caught_word, spill_columns, verdict};
 use crate::error::Error;
 use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
 use crate::input::encoding::{self, Decoding, decode};
@@ -122,11 +123,20 @@ impl Tally {
 }
 
 impl Reading<'_> {
-    /// A bonus-related row's columns as the spill file holds them. When the export has `,`
-    /// between the canonical columns in their order and the row is UTF-8 with no `\r`, the row
-    /// as it stands is that already (the spill is read back by the same csv parser, which gives
-    /// the same fields whatever the quoting), and is copied instead of decoded and encoded anew.
-    fn spilled(&self, record: &ByteRecord, raw: &[u8]) -> Vec<u8> {
+    /// What the spill file holds of a bonus-related row. In a scan, where it stands in the
+    /// input, which stays open for pass 2. Otherwise (`explain`) its canonical columns: when the
+    /// export has `,` between the canonical columns in their order and the row is UTF-8 with no
+    /// `\r`, the row as it stands is that already (the spill is read back by the same csv
+    /// parser, which gives the same fields whatever the quoting), and is copied instead of
+    /// decoded and encoded anew.
+    fn spilled(&self, record: &ByteRecord, span: &scan::Span) -> SpillRow {
+        if self.style.is_some() {
+            return SpillRow::InInput {
+                start: span.start as u64,
+                end: span.end as u64,
+            };
+        }
+        let raw = &self.data[span.start..span.end];
         if self.canonical
             && !raw.contains(&b'\r')
             && !matches!(self.decoding, Decoding::Windows1252)
@@ -135,9 +145,9 @@ impl Reading<'_> {
             let mut columns = Vec::with_capacity(raw.len() + 1);
             columns.extend_from_slice(raw);
             columns.push(b'\n');
-            return columns;
+            return SpillRow::Columns(columns);
         }
-        spill_columns(record, self.map, self.decoding)
+        SpillRow::Columns(spill_columns(record, self.map, self.decoding))
     }
 
     /// Whether a `benefit` word is another benefit's (`Some(caught)`), as [`record::parse`]
@@ -193,7 +203,7 @@ impl Reading<'_> {
                 Found::Parsed(span, record) => (span.lines_before, record, span),
             };
             let first = verdict(record, self.map, self.decoding, cfg, self.style, || {
-                self.spilled(record, &data[span.start..span.end])
+                self.spilled(record, &span)
             });
             match first {
                 First::Other { caught, .. } if !cfg.audit_all => {
@@ -384,6 +394,15 @@ impl Pass1<'_> {
             None => None,
         };
         self.tally.input_sha256.push(sha256);
+        if self.style.is_some() {
+            self.open_input = Some(OpenInput {
+                file,
+                skip: skip as u64,
+                map: map.clone(),
+                decoding,
+                delimiter,
+            });
+        }
         let size = meta.len();
         progress.source_done(size);
         Ok(Some(InputSummary::new(

@@ -7,7 +7,8 @@ use super::render::push_number;
 use super::*;
 
 /// The spill file of pass 1, in the staging directory: kind, input, line, where the row stands
-/// in each list ([`Lists::at`]), then the canonical columns.
+/// in each list ([`Lists::at`]), then the canonical columns (kinds `B` and `O`), or where the row
+/// stands in its input (kind `M`, see [`SpillRow::InInput`]).
 pub(super) const SPILL: &str = ".spill.csv";
 
 /// Fields of a spilled row before its canonical columns.
@@ -41,7 +42,7 @@ impl Spill {
         at: [u64; 3],
         columns: &[u8],
     ) -> Result<(), Error> {
-        if kind == "B" {
+        if kind != "O" {
             self.starts.push(self.len);
         }
         let head = &mut self.head;
@@ -60,6 +61,17 @@ impl Spill {
     }
 }
 
+/// A file input a scan read through a memory map, kept open for pass 2 to read its bonus-related
+/// rows again ([`SpillRow::InInput`]), with what reading a row of it takes.
+pub(super) struct OpenInput {
+    pub(super) file: std::fs::File,
+    /// Bytes before the first record's data (a byte-order mark).
+    pub(super) skip: u64,
+    pub(super) map: ColumnMap,
+    pub(super) decoding: Decoding,
+    pub(super) delimiter: u8,
+}
+
 /// What pass 1 leaves: the settled index, the counts so far, the inputs' manifests, and the spill
 /// file of the rows pass 2 may classify again.
 pub(super) struct FirstPass {
@@ -67,6 +79,8 @@ pub(super) struct FirstPass {
     pub(super) tally: Tally,
     pub(super) inputs: Vec<InputSummary>,
     pub(super) spill: Spilled,
+    /// Per input: open when its bonus-related rows are spilled as where they stand in it.
+    pub(super) open_inputs: Vec<Option<OpenInput>>,
     pub(super) progress: Progress,
     /// The rejected rows whose case id is the watched one (for `explain`).
     pub(super) watched: Vec<RejectedRow>,
@@ -100,6 +114,7 @@ pub(super) fn pass1(
     });
     let mut progress = Progress::new(cfg.quiet, total_size);
     let mut inputs = Vec::new();
+    let mut open_inputs = Vec::new();
     for (s, source) in cfg.sources.iter().enumerate() {
         let mut pass1 = Pass1 {
             cfg,
@@ -111,8 +126,10 @@ pub(super) fn pass1(
             tally: &mut tally,
             watch,
             watched: &mut watched,
+            open_input: None,
         };
         inputs.push(pool.install(|| pass1.read_source(s as u32, source, &mut progress))?);
+        open_inputs.push(pass1.open_input);
     }
     spill.file.flush().map_err(|e| Error::output(SPILL, e))?;
     drop(spill.file);
@@ -132,6 +149,7 @@ pub(super) fn pass1(
             starts: spill.starts,
             len: spill.len,
         },
+        open_inputs,
         progress,
         watched,
     })
@@ -149,6 +167,8 @@ pub(super) struct Pass1<'a> {
     /// For `explain`: keep the rejects with this case id in `watched`.
     pub(super) watch: Option<&'a str>,
     pub(super) watched: &'a mut Vec<RejectedRow>,
+    /// The input being read, when its rows are spilled as where they stand in it.
+    pub(super) open_input: Option<OpenInput>,
 }
 
 impl Pass1<'_> {
@@ -301,7 +321,17 @@ impl Pass1<'_> {
                     self.tally.row(&row, true, false, false);
                     self.tally.list(n, &row);
                 }
-                self.spill.row("B", s, line, at, &columns)?;
+                match columns {
+                    SpillRow::Columns(columns) => self.spill.row("B", s, line, at, &columns)?,
+                    SpillRow::InInput { start, end } => {
+                        let mut place = Vec::with_capacity(24);
+                        push_number(&mut place, start);
+                        place.push(b',');
+                        push_number(&mut place, end);
+                        place.push(b'\n');
+                        self.spill.row("M", s, line, at, &place)?;
+                    }
+                }
             }
         }
         Ok(())
@@ -342,7 +372,7 @@ pub(super) fn first_pass(
     style: Option<Style<'_>>,
 ) -> First {
     verdict(rec, map, decoding, cfg, style, || {
-        spill_columns(rec, map, decoding)
+        SpillRow::Columns(spill_columns(rec, map, decoding))
     })
 }
 
@@ -355,7 +385,7 @@ pub(super) fn verdict(
     decoding: Decoding,
     cfg: &ScanConfig,
     style: Option<Style<'_>>,
-    spilled: impl FnOnce() -> Vec<u8>,
+    spilled: impl FnOnce() -> SpillRow,
 ) -> First {
     match records::parse(rec, map, decoding, &cfg.vocab) {
         Parsed::Reject(r) => First::Reject(r.column, r.reason),

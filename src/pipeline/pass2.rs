@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
 
-use super::pass1::{SPILL_HEAD, Spilled};
+use super::pass1::{OpenInput, SPILL_HEAD, Spilled};
 use super::*;
 use crate::input::scan::RecordParser;
 
@@ -30,12 +30,21 @@ pub(super) fn pass2(
     staging: &Staging,
     style: Style<'_>,
     spill: &Spilled,
+    open_inputs: &[Option<OpenInput>],
     names: &[String],
     index: &Index,
     vocab: &Vocabulary,
     patterns: &Patterns,
     tally: &mut Tally,
 ) -> Result<(), Error> {
+    let context = Context {
+        style,
+        open_inputs,
+        names,
+        index,
+        vocab,
+        patterns,
+    };
     let again: Vec<u32> = index.with_facts().collect();
     if again.is_empty() {
         return Ok(());
@@ -50,17 +59,19 @@ pub(super) fn pass2(
         let rows = batch
             .par_iter()
             .map_init(
-                || (RecordParser::new(b','), Vec::new()),
-                |(parser, raw), &n| {
+                || Readers::new(open_inputs.len()),
+                |readers, &n| {
                     let start = spill.starts[n as usize];
                     let end = spill
                         .starts
                         .get(n as usize + 1)
                         .copied()
                         .unwrap_or(spill.len);
-                    raw.resize((end - start) as usize, 0);
-                    spill_file.read_exact_at(raw, start).map_err(spill_error)?;
-                    classify_again(parser, raw, n, style, names, index, vocab, patterns)
+                    readers.spilled.resize((end - start) as usize, 0);
+                    spill_file
+                        .read_exact_at(&mut readers.spilled, start)
+                        .map_err(spill_error)?;
+                    classify_again(&context, readers, n)
                         .map_err(|e| spill_error(std::io::Error::other(e)))
                 },
             )
@@ -103,22 +114,43 @@ pub(super) fn pass2(
     Ok(())
 }
 
-/// Reads a spilled bonus-related row and classifies it as it stands and with its settled facts.
-#[allow(clippy::too_many_arguments)]
-fn classify_again(
-    parser: &mut RecordParser,
-    raw: &[u8],
-    n: u32,
-    style: Style<'_>,
-    names: &[String],
-    index: &Index,
-    vocab: &Vocabulary,
-    patterns: &Patterns,
-) -> Result<Again, String> {
-    if parser.parse(raw).is_none() {
+/// What classifying a row again needs, shared by the threads.
+struct Context<'a> {
+    style: Style<'a>,
+    open_inputs: &'a [Option<OpenInput>],
+    names: &'a [String],
+    index: &'a Index,
+    vocab: &'a Vocabulary,
+    patterns: &'a Patterns,
+}
+
+/// One thread's readers: of the spill file's rows, and of each input's (made when first needed:
+/// making one builds csv_core's tables), with their buffers.
+struct Readers {
+    spill: RecordParser,
+    inputs: Vec<Option<RecordParser>>,
+    spilled: Vec<u8>,
+    row: Vec<u8>,
+}
+
+impl Readers {
+    fn new(inputs: usize) -> Readers {
+        Readers {
+            spill: RecordParser::new(b','),
+            inputs: (0..inputs).map(|_| None).collect(),
+            spilled: Vec::new(),
+            row: Vec::new(),
+        }
+    }
+}
+
+/// Reads a spilled bonus-related row (in `readers.spilled`) — its canonical columns, or from
+/// where it stands in its input — and classifies it as it stands and with its settled facts.
+fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Result<Again, String> {
+    if readers.spill.parse(&readers.spilled).is_none() {
         return Err(format!("bonus-related row {n} is missing"));
     }
-    let rec = StringRecord::from_byte_record(parser.record.clone())
+    let rec = StringRecord::from_byte_record(readers.spill.record.clone())
         .map_err(|_| format!("bonus-related row {n} is not UTF-8"))?;
     let number = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok());
     let (Some(s), Some(line), Some(a), Some(r), Some(v)) =
@@ -126,12 +158,34 @@ fn classify_again(
     else {
         return Err(format!("bonus-related row {n} has no place"));
     };
-    let field = |col: Col| rec.get(SPILL_HEAD + col as usize).unwrap_or_default();
-    let Parsed::Bonus(case) = record::parse(|col| Cow::Borrowed(field(col)), vocab) else {
+    let parsed = if &rec[0] == "M" {
+        let (Some(start), Some(end)) = (number(SPILL_HEAD), number(SPILL_HEAD + 1)) else {
+            return Err(format!("bonus-related row {n} has no place in its input"));
+        };
+        let Some(input) = context.open_inputs.get(s as usize).and_then(Option::as_ref) else {
+            return Err(format!("bonus-related row {n}: its input is not open"));
+        };
+        readers.row.resize((end - start) as usize, 0);
+        input
+            .file
+            .read_exact_at(&mut readers.row, input.skip + start)
+            .map_err(|e| format!("bonus-related row {n}: reading its input again: {e}"))?;
+        let parser =
+            readers.inputs[s as usize].get_or_insert_with(|| RecordParser::new(input.delimiter));
+        if parser.parse(&readers.row).is_none() {
+            return Err(format!("bonus-related row {n} is missing from its input"));
+        }
+        records::parse(&parser.record, &input.map, input.decoding, context.vocab)
+    } else {
+        let field = |col: Col| rec.get(SPILL_HEAD + col as usize).unwrap_or_default();
+        record::parse(|col| Cow::Borrowed(field(col)), context.vocab)
+    };
+    let Parsed::Bonus(case) = parsed else {
         return Err(format!("bonus-related row {n} reads otherwise"));
     };
+    let (style, index, patterns) = (context.style, context.index, context.patterns);
     let before = rules::evaluate(&case, patterns, &Facts::default());
-    let now = rules::evaluate(&case, patterns, &index.facts(n, names));
+    let now = rules::evaluate(&case, patterns, &index.facts(n, context.names));
     Ok(Again {
         n,
         s: s as usize,
