@@ -243,7 +243,7 @@ impl Reading<'_> {
     /// another benefit's (the row is then read in full).
     #[inline]
     fn counted(&self, piece: &mut Piece, raw: &[u8]) -> bool {
-        let other = match piece.words.iter_mut().find(|w| *w.raw == *raw) {
+        let other = match piece.words.iter_mut().find(|w| same_word(&w.raw, raw)) {
             Some(word) => {
                 if word.other.is_some() {
                     word.rows += 1;
@@ -268,6 +268,25 @@ impl Reading<'_> {
             piece.other += 1;
         }
         other.is_some()
+    }
+}
+
+/// Whether two `benefit` words are the same bytes: a word of up to 16 bytes (all there are, in
+/// practice) compared in two overlapping loads a side, without a call to `memcmp` for each of the
+/// millions of rows of other benefits.
+#[inline]
+fn same_word(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let u64_at = |w: &[u8], at: usize| u64::from_le_bytes(w[at..at + 8].try_into().expect("8"));
+    let u32_at = |w: &[u8], at: usize| u32::from_le_bytes(w[at..at + 4].try_into().expect("4"));
+    match n {
+        0..4 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..8 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
+        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -544,5 +563,34 @@ impl Pass1<'_> {
         }
         *lines += piece.stop.lines;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_word;
+
+    #[test]
+    fn words_are_the_same_only_byte_for_byte() {
+        let words: [&[u8]; 13] = [
+            b"",
+            b"A",
+            b"B",
+            b"ABC",
+            b"ABD",
+            b"OTHER",
+            b"OTHEr",
+            b"OTHERS",
+            b"IL22",
+            b"DANSKTILLAEG",
+            b"DANSKTILLAEH",
+            b"a_word_of_exactly_16".split_at(16).0,
+            b"a much longer benefit word than sixteen bytes",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(same_word(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 }

@@ -215,8 +215,10 @@ struct Patch<'a> {
     planned: u64,
     /// The work planned and not yet done.
     ops: Vec<Op>,
-    /// The old list read ahead: `ahead[first..]` is what stands from `taken` on, up to `read`.
+    /// The old list read ahead: `ahead[first..filled]` is what stands from `taken` on, up to
+    /// `read` (the buffer past `filled` is room, kept so that it is not cleared for each read).
     ahead: Vec<u8>,
+    filled: usize,
     first: usize,
     taken: u64,
     read: u64,
@@ -252,6 +254,7 @@ impl<'a> Patch<'a> {
             planned: 0,
             ops: Vec::new(),
             ahead: Vec::new(),
+            filled: 0,
             first: 0,
             taken: 0,
             read: 0,
@@ -333,11 +336,11 @@ impl<'a> Patch<'a> {
         match op {
             Op::Copy(mut len) => {
                 while len > 0 {
-                    if self.first == self.ahead.len() {
+                    if self.first == self.filled {
                         self.read_ahead(file, self.taken + 1)?;
                     }
-                    let n = (self.ahead.len() - self.first)
-                        .min(usize::try_from(len).unwrap_or(usize::MAX));
+                    let n =
+                        (self.filled - self.first).min(usize::try_from(len).unwrap_or(usize::MAX));
                     let kept = &self.ahead[self.first..self.first + n];
                     self.out.extend_from_slice(kept);
                     self.first += n;
@@ -380,13 +383,17 @@ impl<'a> Patch<'a> {
             return Ok(());
         }
         if self.first >= self.buffer {
-            self.ahead.drain(..self.first);
+            self.ahead.copy_within(self.first..self.filled, 0);
+            self.filled -= self.first;
             self.first = 0;
         }
         let to = end.max(self.read + self.buffer as u64).min(self.len);
-        let at = self.ahead.len();
-        self.ahead.resize(at + (to - self.read) as usize, 0);
-        file.read_exact_at(&mut self.ahead[at..], self.read)?;
+        let at = self.filled;
+        self.filled += (to - self.read) as usize;
+        if self.ahead.len() < self.filled {
+            self.ahead.resize(self.filled, 0);
+        }
+        file.read_exact_at(&mut self.ahead[at..self.filled], self.read)?;
         self.read = to;
         Ok(())
     }
