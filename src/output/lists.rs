@@ -35,6 +35,7 @@ pub const REJECT_COLUMNS: [&str; 5] = ["source", "line", "column", "reason", "ra
 /// the delimiter, a quote, `\r` or `\n`, its quotes doubled; a record of one empty field is
 /// `""`), so that rows can be encoded where they are made, in parallel, and only their bytes
 /// written in order ([`CsvOut::write_encoded`]). A test holds it to the csv crate's writer.
+#[derive(Clone, Copy)]
 pub struct RowEncoder {
     delimiter: u8,
 }

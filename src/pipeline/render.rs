@@ -12,7 +12,7 @@ use crate::input::dates::{parse_date, push_iso};
 use crate::output::lists::RowEncoder;
 use crate::output::pseudonym::Pseudonymizer;
 use crate::rules::case::{Case, YesNo};
-use crate::rules::explain::explanation;
+use crate::rules::explain::{explanation, explanation_key};
 use crate::rules::{self, Authority, Classification, Evaluation, Rule};
 
 /// A classified row, rendered.
@@ -151,7 +151,7 @@ impl Style<'_> {
             .collect::<Vec<_>>()
             .join("|");
         row.text(&warnings);
-        row.text(&explanation(eval));
+        row.explanation(eval, self.excel);
         tail.push(b'\n');
         Rendered {
             tail,
@@ -186,6 +186,34 @@ impl Row<'_> {
         self.encoder.encode_field(text.as_bytes(), self.out);
     }
 
+    /// The explanation: one of few sentences for most rows, so each is encoded once per thread
+    /// and copied after ([`explanation_key`]); a sentence that names a case is made anew.
+    fn explanation(&mut self, eval: &Evaluation, excel: bool) {
+        let Some(key) = explanation_key(eval) else {
+            self.text(&explanation(eval));
+            return;
+        };
+        self.next();
+        EXPLAINED.with_borrow_mut(|explained| {
+            let encoder = self.encoder;
+            let encoded = |explanation: String| {
+                let mut out = Vec::with_capacity(explanation.len() + 2);
+                encoder.encode_field(explanation.as_bytes(), &mut out);
+                out.into_boxed_slice()
+            };
+            match explained.get(&(key, excel)) {
+                Some(encoded) => self.out.extend_from_slice(encoded),
+                None => {
+                    let encoded = encoded(explanation(eval));
+                    self.out.extend_from_slice(&encoded);
+                    if explained.len() < EXPLAINED_MAX {
+                        explained.insert((key, excel), encoded);
+                    }
+                }
+            }
+        });
+    }
+
     /// One of this program's codes (capitals, digits, `_`): never quoted.
     fn code(&mut self, code: &str) {
         debug_assert!(code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
@@ -201,6 +229,16 @@ impl Row<'_> {
         }
     }
 }
+
+/// Explanations encoded, by [`explanation_key`] and whether for Excel.
+type Explained = std::collections::HashMap<(u32, bool), Box<[u8]>>;
+
+thread_local! {
+    static EXPLAINED: std::cell::RefCell<Explained> = std::cell::RefCell::default();
+}
+
+/// Explanations kept per thread, at most (a few hundred occur).
+const EXPLAINED_MAX: usize = 4096;
 
 /// The columns that name the row.
 struct Identity<'a> {

@@ -108,3 +108,130 @@ pub fn explanation(eval: &Evaluation) -> String {
     text.push('.');
     text
 }
+
+/// What the explanation of `eval` depends on, packed in a number: its path and classification,
+/// the table's rule, classification and four conditions, and the order of the warnings that add
+/// a clause. Rows with the same key have the same explanation, so it is written once and reused
+/// (`pipeline::render`). `None` when a warning names a case (`LaterGranted`).
+pub fn explanation_key(eval: &Evaluation) -> Option<u32> {
+    let mut key = eval.path as u32 | (eval.classification as u32) << 4;
+    if let Some(finding) = &eval.finding {
+        key |= 1 << 7 | (finding.table_rule as u32) << 8;
+        key |= (finding.table_classification as u32) << 12;
+        for (i, (_, condition)) in finding.conditions.all().into_iter().enumerate() {
+            key |= (condition as u32) << (15 + 2 * i);
+        }
+    }
+    let mut clause = 23;
+    for warning in &eval.warnings {
+        let code = match warning {
+            Warning::LaterGranted(_) => return None,
+            Warning::SeveralRefusals => 1,
+            Warning::ConflictingDuplicate => 2,
+            _ => continue,
+        };
+        if clause > 29 {
+            return None;
+        }
+        key |= code << clause;
+        clause += 2;
+    }
+    Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::rules::ground::{Ground, GroundFinding};
+    use crate::rules::{Authority, TableFinding};
+
+    /// Every evaluation with a key has the explanation of every other with that key: the key
+    /// holds all the explanation reads.
+    #[test]
+    fn rows_with_one_key_have_one_explanation() {
+        let paths = [
+            Path::NotIl22,
+            Path::Granted,
+            Path::BeforeIl22,
+            Path::AppealChanged,
+            Path::AppealRemitted,
+            Path::ApplicationAfterDecision,
+            Path::Amended,
+            Path::AmendedCitedButOffered,
+            Path::RegimeUnknown,
+            Path::Table,
+        ];
+        let each = [Condition::Met, Condition::NotMet, Condition::Unknown];
+        let mut conditions = Vec::new();
+        for c1 in each {
+            for c2 in each {
+                for c3 in each {
+                    for c4 in each {
+                        conditions.push(Conditions {
+                            c1_person: c1,
+                            c2_self_supporting: c2,
+                            c3_exam: c3,
+                            c4_first_time: c4,
+                        });
+                    }
+                }
+            }
+        }
+        let warnings = [
+            vec![],
+            vec![Warning::SeveralRefusals],
+            vec![Warning::ConflictingDuplicate, Warning::CprInvalid],
+            vec![Warning::SeveralRefusals, Warning::ConflictingDuplicate],
+            vec![Warning::ConflictingDuplicate, Warning::SeveralRefusals],
+            vec![Warning::LaterGranted("SAG-1".into())],
+        ];
+        let mut seen: HashMap<u32, String> = HashMap::new();
+        let (mut keyed, mut unkeyed) = (0, 0);
+        for path in paths {
+            let tables = matches!(path, Path::Table | Path::RegimeUnknown);
+            for classification in Classification::ALL {
+                for table_rule in Rule::ALL {
+                    for table_classification in Classification::ALL {
+                        for c in if tables {
+                            &conditions[..]
+                        } else {
+                            &conditions[..1]
+                        } {
+                            for w in &warnings {
+                                let eval = Evaluation {
+                                    classification,
+                                    outcome: None,
+                                    rule: table_rule,
+                                    finding: Some(TableFinding {
+                                        conditions: *c,
+                                        ground: GroundFinding {
+                                            ground: Ground::Unknown,
+                                            named: Vec::new(),
+                                        },
+                                        program: None,
+                                        table_rule,
+                                        table_classification,
+                                    }),
+                                    warnings: w.clone(),
+                                    decided_by: Authority::Ankestyrelsen,
+                                    path,
+                                };
+                                let text = explanation(&eval);
+                                let Some(key) = explanation_key(&eval) else {
+                                    unkeyed += 1;
+                                    continue;
+                                };
+                                keyed += 1;
+                                let first = seen.entry(key).or_insert_with(|| text.clone());
+                                assert_eq!(*first, text, "{eval:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(keyed > 100_000 && unkeyed > 0, "{keyed} {unkeyed}");
+    }
+}
