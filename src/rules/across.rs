@@ -76,9 +76,9 @@ struct Settled {
 pub struct Index {
     /// The rows' entries, until they are settled.
     entries: Blocks<Entry>,
-    /// Case ids of IL22/AKTL22 grants, the only case ids step 7 names; once settled, only
-    /// those a row names.
-    grant_ids: HashMap<u32, Box<str>>,
+    /// Case ids of IL22/AKTL22 grants, the only case ids step 7 names, by row number (in
+    /// order, as pushed); once settled, only those a row names.
+    grant_ids: Vec<(u32, Box<str>)>,
     settled: Vec<Settled>,
     /// Once settled: where each row that others repeat stands (input, line).
     first_copies: HashMap<u32, (u32, u64)>,
@@ -261,7 +261,7 @@ impl Index {
     pub fn push_pending(&mut self, pending: Pending, source: u32, line: u64) -> u32 {
         let n = u32::try_from(self.entries.len()).expect("fewer than 4 billion bonus-related rows");
         if let Some(id) = pending.grant_id {
-            self.grant_ids.insert(n, id);
+            self.grant_ids.push((n, id));
         }
         self.entries.push(Entry {
             source,
@@ -288,7 +288,7 @@ impl Index {
             .collect();
         let named: std::collections::HashSet<u32> =
             settled.iter().filter_map(|s| s.later_grant).collect();
-        self.grant_ids.retain(|g, _| named.contains(g));
+        self.grant_ids.retain(|(g, _)| named.contains(g));
         self.grant_ids.shrink_to_fit();
         self.entries = Blocks::default();
         self.settled = settled;
@@ -389,12 +389,21 @@ impl Index {
         }
     }
 
+    /// The case id of grant row `g`.
+    fn grant_id(&self, g: u32) -> &str {
+        let at = self
+            .grant_ids
+            .binary_search_by_key(&g, |(n, _)| *n)
+            .expect("a grant a row names is kept");
+        &self.grant_ids[at].1
+    }
+
     /// The facts of row `n`, once settled; `sources` names the inputs for `DUPLICATE_OF`.
     pub fn facts(&self, n: u32, sources: &[String]) -> Facts {
         let s = self.settled[n as usize];
         Facts {
             prior_grant: s.prior_grant,
-            later_grant: s.later_grant.map(|g| self.grant_ids[&g].to_string()),
+            later_grant: s.later_grant.map(|g| self.grant_id(g).to_string()),
             later_il22_decision: s.later_il22_decision,
             several_refusals: s.several_refusals,
             duplicate_of: s.duplicate_of.map(|d| {
