@@ -12,6 +12,8 @@ pub struct RecordParser {
     core: csv_core::Reader,
     out: Vec<u8>,
     ends: Vec<usize>,
+    /// A quoted field's content, its doubled quotes made single.
+    field: Vec<u8>,
     pub record: ByteRecord,
 }
 
@@ -21,22 +23,76 @@ impl RecordParser {
             core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
             out: vec![0; 1024],
             ends: vec![0; 64],
+            field: Vec::new(),
             record: ByteRecord::new(),
         }
     }
 
     /// Reads a record the quick scan found (`span` in `data`): one without a quote is only split
     /// at its delimiters — which is how `csv_core` reads it, since the quick scan hands every
-    /// record with a lone `\r` to `csv_core` itself — and any other is read by `csv_core`.
+    /// record with a lone `\r` to `csv_core` itself — and so is one whose quotes only enclose
+    /// whole fields ([`RecordParser::read_quoted`]); any other is read by `csv_core`.
     pub fn read(&mut self, data: &[u8], span: Span, delimiter: u8) {
         let raw = &data[span.start..span.end];
         if memchr::memchr(b'"', raw).is_some() {
-            self.parse(&data[span.start..]);
+            if !self.read_quoted(raw, delimiter) {
+                self.parse(&data[span.start..]);
+            }
             return;
         }
         self.record.clear();
         for field in raw.split(|&b| b == delimiter) {
             self.record.push_field(field);
+        }
+    }
+
+    /// Reads a record whose quoted fields are quoted as a writer quotes them: a quote opens the
+    /// field, a doubled quote inside stands for one, and the closing quote is followed by the
+    /// delimiter or the end. That is all `csv_core` does with them. False, the record half
+    /// read, for anything else — a quote inside an unquoted field, text after a closing quote,
+    /// no closing quote, a `\r` (which the stream reader's line ends would change) — which is
+    /// left to `csv_core`.
+    fn read_quoted(&mut self, raw: &[u8], delimiter: u8) -> bool {
+        if memchr::memchr(b'\r', raw).is_some() {
+            return false;
+        }
+        self.record.clear();
+        let mut at = 0;
+        loop {
+            if raw.get(at) == Some(&b'"') {
+                self.field.clear();
+                let mut from = at + 1;
+                loop {
+                    let Some(quote) = memchr::memchr(b'"', &raw[from..]).map(|q| from + q) else {
+                        return false;
+                    };
+                    self.field.extend_from_slice(&raw[from..quote]);
+                    if raw.get(quote + 1) == Some(&b'"') {
+                        self.field.push(b'"');
+                        from = quote + 2;
+                    } else {
+                        at = quote + 1;
+                        break;
+                    }
+                }
+                self.record.push_field(&self.field);
+                match raw.get(at) {
+                    None => return true,
+                    Some(&b) if b == delimiter => at += 1,
+                    Some(_) => return false,
+                }
+            } else {
+                let end = memchr::memchr(delimiter, &raw[at..]).map_or(raw.len(), |e| at + e);
+                let field = &raw[at..end];
+                if memchr::memchr(b'"', field).is_some() {
+                    return false;
+                }
+                self.record.push_field(field);
+                if end == raw.len() {
+                    return true;
+                }
+                at = end + 1;
+            }
         }
     }
 
