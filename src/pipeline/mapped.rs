@@ -14,7 +14,6 @@
 //! whose last record runs past the next cut (a quoted field that fooled the cut) shows it in its
 //! end; the piece after it is then read again from where it really ended.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::ops::ControlFlow;
@@ -27,14 +26,15 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 mod hashing;
+mod words;
 
 use self::hashing::{Digest, Mapped};
+use self::words::Word;
 use super::pass1::OpenInput;
 use super::{First, Pass1, Progress, SpillRow, Tally, caught_word, spill_columns, verdict};
 use crate::error::Error;
 use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
 use crate::input::encoding::{self, Decoding, decode};
-use crate::input::record::{self, Parsed};
 use crate::input::scan::{self, Found, Layout, RecordParser, Stop};
 use crate::input::source::{self, DigestKind, Source};
 use crate::output::summary::{InputRead, InputSummary};
@@ -66,16 +66,6 @@ struct Kept {
     record: ByteRecord,
     first: First,
 }
-
-/// A `benefit` word met in a piece, as its raw bytes: other benefit (`Some(caught)`) or not.
-struct Word {
-    raw: Box<[u8]>,
-    other: Option<bool>,
-    rows: u64,
-}
-
-/// Remembering at most this many words per piece; more are read each time.
-const WORDS: usize = 64;
 
 /// How far the rows are written.
 struct Written {
@@ -148,19 +138,6 @@ impl Reading<'_> {
             return SpillRow::Columns(columns);
         }
         SpillRow::Columns(spill_columns(record, self.map, self.decoding))
-    }
-
-    /// Whether a `benefit` word is another benefit's (`Some(caught)`), as [`record::parse`]
-    /// reads it first.
-    fn other(&self, raw: &[u8]) -> Option<bool> {
-        let get = |col: Col| match col {
-            Col::Benefit => decode(raw, self.decoding),
-            _ => Cow::Borrowed(""),
-        };
-        match record::parse(get, &self.cfg.vocab) {
-            Parsed::Other { caught } => Some(caught),
-            _ => None,
-        }
     }
 
     fn read_piece(&self, start: usize, limit: usize) -> Piece {
@@ -237,56 +214,6 @@ impl Reading<'_> {
             parsers.push((quick, full));
         }
         piece
-    }
-
-    /// Counts a row of another benefit by its raw `benefit` word; false when the word is not
-    /// another benefit's (the row is then read in full).
-    #[inline]
-    fn counted(&self, piece: &mut Piece, raw: &[u8]) -> bool {
-        let other = match piece.words.iter_mut().find(|w| same_word(&w.raw, raw)) {
-            Some(word) => {
-                if word.other.is_some() {
-                    word.rows += 1;
-                }
-                word.other
-            }
-            None => {
-                let other = self.other(raw);
-                if piece.words.len() < WORDS {
-                    piece.words.push(Word {
-                        raw: raw.into(),
-                        other,
-                        rows: u64::from(other.is_some()),
-                    });
-                } else if other == Some(true) {
-                    *piece.caught.entry(raw.to_vec()).or_default() += 1;
-                }
-                other
-            }
-        };
-        if other.is_some() {
-            piece.other += 1;
-        }
-        other.is_some()
-    }
-}
-
-/// Whether two `benefit` words are the same bytes: a word of up to 16 bytes (all there are, in
-/// practice) compared in two overlapping loads a side, without a call to `memcmp` for each of the
-/// millions of rows of other benefits.
-#[inline]
-fn same_word(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let u64_at = |w: &[u8], at: usize| u64::from_le_bytes(w[at..at + 8].try_into().expect("8"));
-    let u32_at = |w: &[u8], at: usize| u32::from_le_bytes(w[at..at + 4].try_into().expect("4"));
-    match n {
-        0..4 => a.iter().zip(b).all(|(x, y)| x == y),
-        4..8 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
-        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
-        _ => a == b,
     }
 }
 
@@ -563,34 +490,5 @@ impl Pass1<'_> {
         }
         *lines += piece.stop.lines;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_word;
-
-    #[test]
-    fn words_are_the_same_only_byte_for_byte() {
-        let words: [&[u8]; 13] = [
-            b"",
-            b"A",
-            b"B",
-            b"ABC",
-            b"ABD",
-            b"OTHER",
-            b"OTHEr",
-            b"OTHERS",
-            b"IL22",
-            b"DANSKTILLAEG",
-            b"DANSKTILLAEH",
-            b"a_word_of_exactly_16".split_at(16).0,
-            b"a much longer benefit word than sixteen bytes",
-        ];
-        for a in words {
-            for b in words {
-                assert_eq!(same_word(a, b), a == b, "{a:?} {b:?}");
-            }
-        }
     }
 }
