@@ -3,7 +3,6 @@
 //! the row is classified; its `source` and `line` are written before it in input order.
 
 use std::borrow::Cow;
-use std::io::Write as _;
 
 use chrono::{Datelike, NaiveDate};
 
@@ -118,7 +117,7 @@ impl Style<'_> {
         row.next();
         let decided_by_at = row.out.len();
         // Built from a validated code only (`Authority::of`): never quoted.
-        write!(row.out, "{}", eval.decided_by).expect("writing to memory");
+        eval.decided_by.push_to(row.out);
         let decided_by = &row.out[decided_by_at..];
         let listed = matches!(
             eval.classification,

@@ -167,7 +167,16 @@ pub fn person_key(cpr: &str) -> Option<u128> {
 /// Each text goes in with its length before it and each value as its variant's number (255 for
 /// none), so no two different rows give the same bytes.
 fn content_key(case: &Case) -> u64 {
-    let mut bytes = Vec::with_capacity(128 + case.refusal_text.len());
+    // The bytes are gathered in one buffer per thread, not one allocated per row.
+    CONTENT.with_borrow_mut(|bytes| content_key_in(case, bytes))
+}
+
+thread_local! {
+    static CONTENT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn content_key_in(case: &Case, bytes: &mut Vec<u8>) -> u64 {
+    bytes.clear();
     let text = |bytes: &mut Vec<u8>, text: &str| {
         bytes.extend_from_slice(&(text.len() as u64).to_le_bytes());
         bytes.extend_from_slice(text.as_bytes());
@@ -176,13 +185,13 @@ fn content_key(case: &Case) -> u64 {
         let n = day.map_or(i64::MIN, |d| i64::from(d.num_days_from_ce()));
         bytes.extend_from_slice(&n.to_le_bytes());
     };
-    text(&mut bytes, &case.case_id);
-    text(&mut bytes, &case.cpr);
-    text(&mut bytes, &case.municipality_code);
-    text(&mut bytes, &case.refusal_text);
-    day(&mut bytes, case.application_date);
-    day(&mut bytes, Some(case.decision_date));
-    day(&mut bytes, case.exam_date);
+    text(bytes, &case.case_id);
+    text(bytes, &case.cpr);
+    text(bytes, &case.municipality_code);
+    text(bytes, &case.refusal_text);
+    day(bytes, case.application_date);
+    day(bytes, Some(case.decision_date));
+    day(bytes, case.exam_date);
     bytes.extend_from_slice(&[
         case.benefit as u8,
         case.decision as u8,
@@ -197,9 +206,9 @@ fn content_key(case: &Case) -> u64 {
     bytes.extend(case.refusal_reasons.iter().map(|&r| r as u8));
     bytes.extend_from_slice(&(case.warnings.len() as u64).to_le_bytes());
     for warning in &case.warnings {
-        text(&mut bytes, &warning.to_string());
+        text(bytes, &warning.to_string());
     }
-    xxhash_rust::xxh3::xxh3_64(&bytes)
+    xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
 /// Calls `each` with every group of rows that share a key, each group in input order. The rows
