@@ -427,7 +427,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
     let started_at = Utc::now();
     let clock = Instant::now();
     let pool = thread_pool(cfg)?;
-    let staging = Staging::create(&cfg.out)?;
+    let mut staging = Staging::create(&cfg.out)?;
     let names: Vec<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
     let lists = Lists::create(&staging, cfg)?;
     let FirstPass {
@@ -456,12 +456,8 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         )
     })?;
     std::fs::remove_file(&spill.path).map_err(|e| Error::output(&spill.path, e))?;
-    // The lists on disk, waited for together.
-    pool.install(|| {
-        LIST_FILES
-            .par_iter()
-            .try_for_each(|name| crate::output::lists::sync(&staging, name))
-    })?;
+    // The lists go to disk while the rest is written; the commit waits for them.
+    staging.sync_behind(&LIST_FILES);
     if cfg.split_by_authority {
         split_lists(&staging, cfg.excel)?;
     }

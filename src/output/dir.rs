@@ -15,6 +15,8 @@ pub struct Staging {
     dir: PathBuf,
     target: PathBuf,
     committed: bool,
+    /// Files being written to disk in the background ([`Staging::sync_behind`]).
+    syncing: Vec<std::thread::JoinHandle<Result<(), Error>>>,
 }
 
 fn sibling(target: &Path, tag: &str) -> PathBuf {
@@ -61,6 +63,7 @@ impl Staging {
             dir,
             target,
             committed: false,
+            syncing: Vec::new(),
         })
     }
 
@@ -86,8 +89,35 @@ impl Staging {
             .map_err(|e| Error::output(&path, e))
     }
 
-    /// Puts the staging directory in the target's place.
+    /// Writes finished files to disk (`fsync`), each on its own thread, while the run goes on
+    /// (the report is written meanwhile): [`Staging::commit`] waits for them, and fails if one
+    /// failed, before anything is put in place.
+    pub fn sync_behind(&mut self, names: &[&str]) {
+        for name in names {
+            let path = self.dir.join(name);
+            self.syncing.push(std::thread::spawn(move || {
+                File::open(&path)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| Error::output(&path, e))
+            }));
+        }
+    }
+
+    /// Waits for the files [`Staging::sync_behind`] writes to disk.
+    fn synced(&mut self) -> Result<(), Error> {
+        let mut result = Ok(());
+        for syncing in self.syncing.drain(..) {
+            let done = syncing.join().unwrap_or_else(|_| {
+                Err(Error::output(&self.dir, io::Error::other("fsync panicked")))
+            });
+            result = result.and(done);
+        }
+        result
+    }
+
+    /// Puts the staging directory in the target's place, once every file in it is on disk.
     pub fn commit(mut self) -> Result<PathBuf, Error> {
+        self.synced()?;
         let old = sibling(&self.target, "genoptag-old");
         let had_old = self.target.exists();
         if had_old {
@@ -145,6 +175,7 @@ fn rename(from: &Path, to: &Path) -> Result<(), Error> {
 
 impl Drop for Staging {
     fn drop(&mut self) {
+        let _ = self.synced();
         if !self.committed {
             let _ = fs::remove_dir_all(&self.dir);
         }
@@ -172,5 +203,31 @@ mod tests {
         assert!(running.exists(), "process 1 runs: its staging stays");
         assert!(other.exists(), "not a staging directory's name");
         drop(staging);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_synced_keeps_the_old_output_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("summary.json"), "old").unwrap();
+        let mut staging = Staging::create(&target).unwrap();
+        fs::write(staging.path().join("audit.csv"), "new").unwrap();
+        staging.sync_behind(&["audit.csv", "missing.csv"]);
+        let err = staging.commit().unwrap_err().to_string();
+        assert!(err.contains("missing.csv"), "{err}");
+        assert_eq!(
+            fs::read_to_string(target.join("summary.json")).unwrap(),
+            "old"
+        );
+
+        let mut staging = Staging::create(&target).unwrap();
+        fs::write(staging.path().join("summary.json"), "new").unwrap();
+        staging.sync_behind(&["summary.json"]);
+        staging.commit().unwrap();
+        assert_eq!(
+            fs::read_to_string(target.join("summary.json")).unwrap(),
+            "new"
+        );
     }
 }

@@ -244,13 +244,6 @@ impl CsvOut {
     }
 }
 
-/// Waits until a file written in the staging directory is on disk.
-pub fn sync(staging: &Staging, name: &str) -> Result<(), Error> {
-    File::open(staging.path().join(name))
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::output(staging.path().join(name), e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
