@@ -59,8 +59,9 @@ pub(super) fn pass2(
     let sources: Vec<Vec<u8>> = names.iter().map(|n| style.encoded_source(n)).collect();
     let mut relisted = Vec::with_capacity(again.len());
     let mut head = Vec::new();
-    for batch in again.chunks(BATCH) {
-        let rows = batch
+    // A batch is classified while the one before is patched in.
+    let classify = |batch: &[u32]| {
+        batch
             .par_iter()
             .map_init(
                 || Readers::new(open_inputs.len()),
@@ -79,7 +80,11 @@ pub(super) fn pass2(
                         .map_err(|e| spill_error(std::io::Error::other(e)))
                 },
             )
-            .collect::<Result<Vec<Again>, Error>>()?;
+            .collect::<Result<Vec<Again>, Error>>()
+    };
+    let mut batches = again.chunks(BATCH);
+    let mut next = batches.next().map(classify).transpose()?;
+    while let Some(rows) = next.take() {
         for row in rows {
             tally.row(&row.before, true, false, true);
             tally.row(&row.now, true, row.duplicate, false);
@@ -109,7 +114,13 @@ pub(super) fn pass2(
                 )?;
             }
         }
-        lists.par_iter_mut().try_for_each(Patch::run)?;
+        let following = batches.next();
+        let (patched, classified) = rayon::join(
+            || lists.par_iter_mut().try_for_each(Patch::run),
+            || following.map(classify).transpose(),
+        );
+        patched?;
+        next = classified?;
     }
     Vec::from(lists)
         .into_par_iter()
