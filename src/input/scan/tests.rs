@@ -256,6 +256,29 @@ fn quoted_records(delimiter: u8) -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(record, 1..6).prop_map(|r| (r.join("\n") + "\n").into_bytes())
 }
 
+/// The records the quick scan finds in `data` that `RecordParser::read` reads otherwise than
+/// csv_core (`RecordParser::parse`): each with both readings.
+fn read_unlike_csv_core(data: &[u8], delimiter: u8) -> Vec<(Span, ByteRecord, ByteRecord)> {
+    let layout = Layout {
+        delimiter,
+        benefit: None,
+    };
+    let mut quick = RecordParser::new(delimiter);
+    let (mut read, mut parse) = (RecordParser::new(delimiter), RecordParser::new(delimiter));
+    let mut differ = Vec::new();
+    scan(data, 0, data.len(), layout, &mut quick, |found| {
+        if let Found::Quick(span) = found {
+            read.read(data, span, delimiter);
+            parse.parse(&data[span.start..]);
+            if read.record != parse.record {
+                differ.push((span, read.record.clone(), parse.record.clone()));
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    differ
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
@@ -266,20 +289,7 @@ proptest! {
         (delimiter, data) in prop::sample::select(vec![b',', b';', b'\t'])
             .prop_flat_map(|d| (Just(d), quoted_records(d))),
     ) {
-        let layout = Layout { delimiter, benefit: None };
-        let mut quick = RecordParser::new(delimiter);
-        let (mut read, mut parse) = (RecordParser::new(delimiter), RecordParser::new(delimiter));
-        let mut differ = Vec::new();
-        scan(&data, 0, data.len(), layout, &mut quick, |found| {
-            if let Found::Quick(span) = found {
-                read.read(&data, span, delimiter);
-                parse.parse(&data[span.start..]);
-                if read.record != parse.record {
-                    differ.push((span, read.record.clone(), parse.record.clone()));
-                }
-            }
-            ControlFlow::Continue(())
-        });
+        let differ = read_unlike_csv_core(&data, delimiter);
         prop_assert!(differ.is_empty(), "{:?}", differ);
     }
 
@@ -324,20 +334,7 @@ proptest! {
         (delimiter, data) in prop::sample::select(vec![b',', b';', b'\t'])
             .prop_flat_map(|d| (Just(d), csvish(d))),
     ) {
-        let layout = Layout { delimiter, benefit: None };
-        let mut quick = RecordParser::new(delimiter);
-        let (mut read, mut parse) = (RecordParser::new(delimiter), RecordParser::new(delimiter));
-        let mut differ = Vec::new();
-        scan(&data, 0, data.len(), layout, &mut quick, |found| {
-            if let Found::Quick(span) = found {
-                read.read(&data, span, delimiter);
-                parse.parse(&data[span.start..]);
-                if read.record != parse.record {
-                    differ.push((span, read.record.clone(), parse.record.clone()));
-                }
-            }
-            ControlFlow::Continue(())
-        });
+        let differ = read_unlike_csv_core(&data, delimiter);
         prop_assert!(differ.is_empty(), "{:?}", differ);
     }
 
