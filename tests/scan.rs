@@ -615,3 +615,62 @@ fn a_header_without_a_required_column_is_named_with_an_encoding_hint_and_no_cpr(
     assert!(!stderr.contains("010180"), "{stderr}");
     assert!(!stderr.contains("not valid UTF-8"), "{stderr}");
 }
+
+/// A one-off migration reads years of exports at once: a scan of more files than the process
+/// may hold open gives the lists it gives without the limit, step 7 linking rows across them.
+#[test]
+fn a_scan_of_more_inputs_than_it_may_hold_open_classifies_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("exports");
+    std::fs::create_dir(&inputs).unwrap();
+    let header = "case_id,cpr,municipality_code,benefit,decision,application_date,decision_date,\
+                  refusal_reasons,refusal_text,person_category,program,public_assistance,exam,\
+                  exam_date,prior_bonus,appeal_outcome";
+    let files = 300;
+    for i in 0..files {
+        // This file's person was granted the bonus; the next file refuses them later.
+        let granted = format!(
+            "A{i},0101{:06},101,IL22,GRANTED,2019-01-01,2019-02-01,,,,,,,,,",
+            i
+        );
+        let refused = match i {
+            0 => String::new(),
+            _ => format!(
+                "B{i},0101{:06},101,IL22,REFUSED,2020-01-01,2020-03-01,PROGRAM,,REFUGEE,NO,NO,PD2,2019-06-01,NO,\n",
+                i - 1
+            ),
+        };
+        std::fs::write(
+            inputs.join(format!("export-{i:03}.csv")),
+            format!("{header}\n{granted}\n{refused}"),
+        )
+        .unwrap();
+    }
+    let scan = |out: &Path, limit: &str| {
+        let command = format!("{limit} exec \"$0\" scan \"$1\" --quiet --threads 2 --out \"$2\"",);
+        let output = Command::new("sh")
+            .args(["-c", &command, env!("CARGO_BIN_EXE_genoptag")])
+            .arg(&inputs)
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{limit}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let (limited, free) = (dir.path().join("limited"), dir.path().join("free"));
+    scan(&limited, "ulimit -n 64 &&");
+    scan(&free, "");
+    for list in ["audit.csv", "reopen.csv", "review.csv", "rejects.csv"] {
+        let read = |out: &Path| std::fs::read_to_string(out.join(list)).unwrap();
+        assert_eq!(read(&limited), read(&free), "{list}");
+    }
+    let audit = std::fs::read_to_string(limited.join("audit.csv")).unwrap();
+    assert_eq!(
+        audit.matches("PRIOR_GRANT_FOUND").count(),
+        files - 1,
+        "every refusal found its grant in the file before"
+    );
+}

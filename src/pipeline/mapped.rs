@@ -30,7 +30,7 @@ mod words;
 
 use self::hashing::{Digest, Mapped};
 use self::words::Word;
-use super::pass1::OpenInput;
+use super::pass1::{FileIdentity, OpenInput};
 use super::{First, Pass1, Progress, SpillRow, Tally, caught_word, spill_columns, verdict};
 use crate::error::Error;
 use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
@@ -342,7 +342,8 @@ impl Pass1<'_> {
         self.tally.input_sha256.push(sha256);
         if self.style.is_some() {
             self.open_input = Some(OpenInput {
-                file,
+                path: path.to_path_buf(),
+                identity: FileIdentity::of(&meta),
                 skip: skip as u64,
                 map: map.clone(),
                 decoding,

@@ -61,15 +61,40 @@ impl Spill {
     }
 }
 
-/// A file input a scan read through a memory map, kept open for pass 2 to read its bonus-related
-/// rows again ([`SpillRow::InInput`]), with what reading a row of it takes.
+/// A file input a scan read through a memory map, for pass 2 to read its bonus-related rows
+/// again ([`SpillRow::InInput`]): where it is, which file it was, and what reading a row of it
+/// takes. It is opened again rather than held open, so that a scan of thousands of exports does
+/// not run out of file descriptors.
 pub(super) struct OpenInput {
-    pub(super) file: std::fs::File,
+    pub(super) path: PathBuf,
+    /// The file as pass 1 read it: device, inode, size and modification time.
+    pub(super) identity: FileIdentity,
     /// Bytes before the first record's data (a byte-order mark).
     pub(super) skip: u64,
     pub(super) map: ColumnMap,
     pub(super) decoding: Decoding,
     pub(super) delimiter: u8,
+}
+
+/// What tells a file apart from another, or from itself rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: (i64, i64),
+}
+
+impl FileIdentity {
+    pub(super) fn of(meta: &std::fs::Metadata) -> FileIdentity {
+        use std::os::unix::fs::MetadataExt as _;
+        FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            modified: (meta.mtime(), meta.mtime_nsec()),
+        }
+    }
 }
 
 /// What pass 1 leaves: the settled index, the counts so far, the inputs' manifests, and the spill
@@ -79,7 +104,7 @@ pub(super) struct FirstPass {
     pub(super) tally: Tally,
     pub(super) inputs: Vec<InputSummary>,
     pub(super) spill: Spilled,
-    /// Per input: open when its bonus-related rows are spilled as where they stand in it.
+    /// Per input: there when its bonus-related rows are spilled as where they stand in it.
     pub(super) open_inputs: Vec<Option<OpenInput>>,
     pub(super) progress: Progress,
     /// The rejected rows whose case id is the watched one (for `explain`).

@@ -10,7 +10,7 @@ use std::os::unix::fs::FileExt as _;
 mod patch;
 
 use self::patch::Patch;
-use super::pass1::{OpenInput, SPILL_HEAD, Spilled};
+use super::pass1::{FileIdentity, OpenInput, SPILL_HEAD, Spilled};
 use super::*;
 use crate::input::scan::RecordParser;
 
@@ -63,23 +63,20 @@ pub(super) fn pass2(
     let classify = |batch: &[u32]| {
         batch
             .par_iter()
-            .map_init(
-                || Readers::new(open_inputs.len()),
-                |readers, &n| {
-                    let start = spill.starts[n as usize];
-                    let end = spill
-                        .starts
-                        .get(n as usize + 1)
-                        .copied()
-                        .unwrap_or(spill.len);
-                    readers.spilled.resize((end - start) as usize, 0);
-                    spill_file
-                        .read_exact_at(&mut readers.spilled, start)
-                        .map_err(spill_error)?;
-                    classify_again(&context, readers, n)
-                        .map_err(|e| spill_error(std::io::Error::other(e)))
-                },
-            )
+            .map_init(Readers::new, |readers, &n| {
+                let start = spill.starts[n as usize];
+                let end = spill
+                    .starts
+                    .get(n as usize + 1)
+                    .copied()
+                    .unwrap_or(spill.len);
+                readers.spilled.resize((end - start) as usize, 0);
+                spill_file
+                    .read_exact_at(&mut readers.spilled, start)
+                    .map_err(spill_error)?;
+                classify_again(&context, readers, n)
+                    .map_err(|e| spill_error(std::io::Error::other(e)))
+            })
             .collect::<Result<Vec<Again>, Error>>()
     };
     let mut batches = again.chunks(BATCH);
@@ -139,23 +136,63 @@ struct Context<'a> {
     patterns: &'a Patterns,
 }
 
-/// One thread's readers: of the spill file's rows, and of each input's (made when first needed:
-/// making one builds csv_core's tables), with their buffers.
+/// One thread's readers: of the spill file's rows, and of the inputs' (one per delimiter, made
+/// when first needed: making one builds csv_core's tables), with their buffers and the input
+/// last opened (rows come in input order, so one at a time is enough).
 struct Readers {
     spill: RecordParser,
-    inputs: Vec<Option<RecordParser>>,
+    inputs: Vec<(u8, RecordParser)>,
+    input: Option<(u32, File)>,
     spilled: Vec<u8>,
     row: Vec<u8>,
 }
 
 impl Readers {
-    fn new(inputs: usize) -> Readers {
+    fn new() -> Readers {
         Readers {
             spill: RecordParser::new(b','),
-            inputs: (0..inputs).map(|_| None).collect(),
+            inputs: Vec::new(),
+            input: None,
             spilled: Vec::new(),
             row: Vec::new(),
         }
+    }
+
+    /// Reads `len` bytes at `at` of input `s` into `self.row`, opening it again if needed and
+    /// checking it is the file pass 1 read.
+    fn read_input(&mut self, s: u32, input: &OpenInput, at: u64, len: usize) -> Result<(), String> {
+        let shown = input.path.display();
+        if self.input.as_ref().is_none_or(|(open, _)| *open != s) {
+            let file = File::open(&input.path)
+                .map_err(|e| format!("{shown}: cannot read the input again: {e}"))?;
+            let same = file
+                .metadata()
+                .is_ok_and(|meta| FileIdentity::of(&meta) == input.identity);
+            if !same {
+                return Err(format!(
+                    "{shown} changed while it was scanned: scan it again"
+                ));
+            }
+            self.input = Some((s, file));
+        }
+        let Some((_, file)) = &self.input else {
+            unreachable!("opened above");
+        };
+        self.row.resize(len, 0);
+        file.read_exact_at(&mut self.row, at)
+            .map_err(|e| format!("{shown}: cannot read the input again: {e}"))
+    }
+
+    /// The reader of records with this delimiter, among `parsers`.
+    fn parser(parsers: &mut Vec<(u8, RecordParser)>, delimiter: u8) -> &mut RecordParser {
+        let at = match parsers.iter().position(|(d, _)| *d == delimiter) {
+            Some(at) => at,
+            None => {
+                parsers.push((delimiter, RecordParser::new(delimiter)));
+                parsers.len() - 1
+            }
+        };
+        &mut parsers[at].1
     }
 }
 
@@ -178,15 +215,10 @@ fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Resul
             return Err(format!("bonus-related row {n} has no place in its input"));
         };
         let Some(input) = context.open_inputs.get(s as usize).and_then(Option::as_ref) else {
-            return Err(format!("bonus-related row {n}: its input is not open"));
+            return Err(format!("bonus-related row {n}: its input is not known"));
         };
-        readers.row.resize((end - start) as usize, 0);
-        input
-            .file
-            .read_exact_at(&mut readers.row, input.skip + start)
-            .map_err(|e| format!("bonus-related row {n}: reading its input again: {e}"))?;
-        let parser =
-            readers.inputs[s as usize].get_or_insert_with(|| RecordParser::new(input.delimiter));
+        readers.read_input(s as u32, input, input.skip + start, (end - start) as usize)?;
+        let parser = Readers::parser(&mut readers.inputs, input.delimiter);
         if parser.parse(&readers.row).is_none() {
             return Err(format!("bonus-related row {n} is missing from its input"));
         }
@@ -210,4 +242,39 @@ fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Resul
         now: style.bonus(&case, &now),
         duplicate: index.is_duplicate(n),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::columns::COLUMN_COUNT;
+
+    #[test]
+    fn an_input_changed_since_pass_1_is_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.csv");
+        let header: Vec<String> = Col::ALL.iter().map(|c| c.name().to_string()).collect();
+        assert_eq!(header.len(), COLUMN_COUNT);
+        std::fs::write(&path, "case_id\nA1\n").unwrap();
+        let input = OpenInput {
+            identity: FileIdentity::of(&std::fs::metadata(&path).unwrap()),
+            path: path.clone(),
+            skip: 0,
+            map: ColumnMap::build("export.csv", &header, &HashMap::new()).unwrap(),
+            decoding: Decoding::Utf8OrLatin,
+            delimiter: b',',
+        };
+        let mut readers = Readers::new();
+        readers.read_input(0, &input, 8, 2).unwrap();
+        assert_eq!(readers.row, b"A1");
+
+        // Rewritten in between: another reader, another size.
+        std::fs::write(&path, "case_id\nA1\nA2\n").unwrap();
+        let mut readers = Readers::new();
+        let err = readers.read_input(0, &input, 8, 2).unwrap_err();
+        assert!(err.contains("changed while it was scanned"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        let err = Readers::new().read_input(0, &input, 8, 2).unwrap_err();
+        assert!(err.contains("cannot read the input again"), "{err}");
+    }
 }
