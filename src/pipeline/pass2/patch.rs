@@ -151,8 +151,16 @@ impl<'a> Patch<'a> {
                     }
                     let n =
                         (self.filled - self.first).min(usize::try_from(len).unwrap_or(usize::MAX));
-                    let kept = &self.ahead[self.first..self.first + n];
-                    self.out.extend_from_slice(kept);
+                    if self.out.is_empty() && n >= self.buffer / 4 {
+                        // A long stretch is written from where it was read, not copied first.
+                        let end = self.written + n as u64;
+                        self.read_ahead(file, end.min(self.len))?;
+                        file.write_all_at(&self.ahead[self.first..self.first + n], self.written)?;
+                        self.written = end;
+                    } else {
+                        self.out
+                            .extend_from_slice(&self.ahead[self.first..self.first + n]);
+                    }
                     self.first += n;
                     self.taken += n as u64;
                     len -= n as u64;
