@@ -164,7 +164,8 @@ pub(super) fn pass1(
     }
 
     crate::memory::release_freed();
-    pool.install(|| index.settle());
+    // The keys are sorted on the scan's threads.
+    pool.install(|| index.settle_sorting_with(&|keys| keys.par_sort_unstable()));
     Ok(FirstPass {
         index,
         tally,

@@ -211,17 +211,21 @@ fn content_key_in(case: &Case, bytes: &mut Vec<u8>) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
+/// How the settling sorts its keys with their rows: the caller may sort on many threads (the
+/// pipeline does; the rules know none).
+pub type SortKeys = dyn Fn(&mut [(u64, u32)]) + Sync;
+
 /// Calls `each` with every group of rows that share a key, each group in input order. The rows
 /// are sorted by 64 bits of the key (16 bytes a row, compared in place); only rows that share
 /// those 64 bits are told apart by the whole key.
 fn for_each_group(
     rows: impl Iterator<Item = u32>,
     key: impl Fn(u32) -> u128,
+    sort: &SortKeys,
     mut each: impl FnMut(&[u32]),
 ) {
     let mut sorted: Vec<(u64, u32)> = rows.map(|i| (key(i) as u64, i)).collect();
-    // On the threads of the run's pool (its caller's `install`).
-    rayon::slice::ParallelSliceMut::par_sort_unstable(&mut sorted[..]);
+    sort(&mut sorted);
     let mut group = Vec::new();
     for run in sorted.chunk_by(|a, b| a.0 == b.0) {
         if let [(_, row)] = run {
@@ -282,9 +286,14 @@ impl Index {
 
     /// Settles duplicates and step 7 for every row. Call once, after the last row is pushed.
     pub fn settle(&mut self) {
+        self.settle_sorting_with(&|keys| keys.sort_unstable());
+    }
+
+    /// [`Index::settle`], sorting its keys with `sort`.
+    pub fn settle_sorting_with(&mut self, sort: &SortKeys) {
         let mut settled = vec![Settled::default(); self.entries.len()];
-        self.settle_duplicates(&mut settled);
-        self.settle_persons(&mut settled);
+        self.settle_duplicates(&mut settled, sort);
+        self.settle_persons(&mut settled, sort);
         // Writing the rows needs of the entries only where a repeated row first stood, and of
         // the grants only those a row names: the rest is let go (most of the index's memory).
         self.first_copies = settled
@@ -305,11 +314,12 @@ impl Index {
 
     /// SPEC §3.3: identical rows with one case id are one decision (later copies point to the
     /// first); differing rows with one case id conflict.
-    fn settle_duplicates(&self, settled: &mut [Settled]) {
+    fn settle_duplicates(&self, settled: &mut [Settled], sort: &SortKeys) {
         let rows = 0..self.entries.len() as u32;
         for_each_group(
             rows,
             |i| self.entries[i as usize].case_key,
+            sort,
             |group| {
                 if group.len() < 2 {
                     return;
@@ -332,12 +342,12 @@ impl Index {
 
     /// SPEC §4 step 7, over the rows of each person (duplicates left out; they take the facts of
     /// the row they repeat).
-    fn settle_persons(&self, settled: &mut [Settled]) {
+    fn settle_persons(&self, settled: &mut [Settled], sort: &SortKeys) {
         let person = |i: u32| self.entries[i as usize].person;
         let rows: Vec<u32> = (0..self.entries.len() as u32)
             .filter(|&i| settled[i as usize].duplicate_of.is_none() && person(i) != NO_PERSON)
             .collect();
-        for_each_group(rows.into_iter(), person, |rows| {
+        for_each_group(rows.into_iter(), person, sort, |rows| {
             // A person's only row learns nothing from the others: its facts stay the defaults.
             if rows.len() > 1 {
                 self.settle_person(rows, settled);
@@ -448,7 +458,13 @@ mod tests {
         // Keys 1 and 1 + 2^64 share their low 64 bits; 7 stands alone.
         let keys: [u128; 6] = [1, 7, 1 + (1 << 64), 1, 1 + (1 << 64), 1];
         let mut groups = Vec::new();
-        for_each_group(0..6, |i| keys[i as usize], |g| groups.push(g.to_vec()));
+        let sort: &SortKeys = &|keys| keys.sort_unstable();
+        for_each_group(
+            0..6,
+            |i| keys[i as usize],
+            sort,
+            |g| groups.push(g.to_vec()),
+        );
         groups.sort();
         assert_eq!(groups, vec![vec![0, 3, 5], vec![1], vec![2, 4]]);
     }
