@@ -42,6 +42,7 @@ pub(super) fn pass2(
     tally: &mut Tally,
 ) -> Result<(), Error> {
     let context = Context {
+        spill: &spill.path,
         style,
         open_inputs,
         names,
@@ -75,7 +76,6 @@ pub(super) fn pass2(
                     .read_exact_at(&mut readers.spilled, start)
                     .map_err(spill_error)?;
                 classify_again(&context, readers, n)
-                    .map_err(|e| spill_error(std::io::Error::other(e)))
             })
             .collect::<Result<Vec<Again>, Error>>()
     };
@@ -128,6 +128,8 @@ pub(super) fn pass2(
 
 /// What classifying a row again needs, shared by the threads.
 struct Context<'a> {
+    /// The spill file, for its errors.
+    spill: &'a std::path::Path,
     style: Style<'a>,
     open_inputs: &'a [Option<OpenInput>],
     names: &'a [String],
@@ -160,18 +162,20 @@ impl Readers {
 
     /// Reads `len` bytes at `at` of input `s` into `self.row`, opening it again if needed and
     /// checking it is the file pass 1 read.
-    fn read_input(&mut self, s: u32, input: &OpenInput, at: u64, len: usize) -> Result<(), String> {
-        let shown = input.path.display();
+    fn read_input(&mut self, s: u32, input: &OpenInput, at: u64, len: usize) -> Result<(), Error> {
+        let input_error = |err| Error::Input {
+            file: input.path.display().to_string(),
+            err,
+        };
         if self.input.as_ref().is_none_or(|(open, _)| *open != s) {
-            let file = File::open(&input.path)
-                .map_err(|e| format!("{shown}: cannot read the input again: {e}"))?;
+            let file = File::open(&input.path).map_err(input_error)?;
             let same = file
                 .metadata()
                 .is_ok_and(|meta| FileIdentity::of(&meta) == input.identity);
             if !same {
-                return Err(format!(
-                    "{shown} changed while it was scanned: scan it again"
-                ));
+                return Err(input_error(std::io::Error::other(
+                    "it changed while it was scanned: scan it again",
+                )));
             }
             self.input = Some((s, file));
         }
@@ -179,8 +183,7 @@ impl Readers {
             unreachable!("opened above");
         };
         self.row.resize(len, 0);
-        file.read_exact_at(&mut self.row, at)
-            .map_err(|e| format!("{shown}: cannot read the input again: {e}"))
+        file.read_exact_at(&mut self.row, at).map_err(input_error)
     }
 
     /// The reader of records with this delimiter, among `parsers`.
@@ -198,29 +201,36 @@ impl Readers {
 
 /// Reads a spilled bonus-related row (in `readers.spilled`) — its canonical columns, or from
 /// where it stands in its input — and classifies it as it stands and with its settled facts.
-fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Result<Again, String> {
+fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Result<Again, Error> {
+    let spilled_wrong = |e: String| Error::output(context.spill, std::io::Error::other(e));
     if readers.spill.parse(&readers.spilled).is_none() {
-        return Err(format!("bonus-related row {n} is missing"));
+        return Err(spilled_wrong(format!("bonus-related row {n} is missing")));
     }
     let rec = StringRecord::from_byte_record(readers.spill.record.clone())
-        .map_err(|_| format!("bonus-related row {n} is not UTF-8"))?;
+        .map_err(|_| spilled_wrong(format!("bonus-related row {n} is not UTF-8")))?;
     let number = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok());
     let (Some(s), Some(line), Some(a), Some(r), Some(v)) =
         (number(1), number(2), number(3), number(4), number(5))
     else {
-        return Err(format!("bonus-related row {n} has no place"));
+        return Err(spilled_wrong(format!("bonus-related row {n} has no place")));
     };
     let parsed = if &rec[0] == "M" {
         let (Some(start), Some(end)) = (number(SPILL_HEAD), number(SPILL_HEAD + 1)) else {
-            return Err(format!("bonus-related row {n} has no place in its input"));
+            return Err(spilled_wrong(format!(
+                "bonus-related row {n} has no place in its input"
+            )));
         };
         let Some(input) = context.open_inputs.get(s as usize).and_then(Option::as_ref) else {
-            return Err(format!("bonus-related row {n}: its input is not known"));
+            return Err(spilled_wrong(format!(
+                "bonus-related row {n}: its input is not known"
+            )));
         };
         readers.read_input(s as u32, input, input.skip + start, (end - start) as usize)?;
         let parser = Readers::parser(&mut readers.inputs, input.delimiter);
         if parser.parse(&readers.row).is_none() {
-            return Err(format!("bonus-related row {n} is missing from its input"));
+            return Err(spilled_wrong(format!(
+                "bonus-related row {n} is missing from its input"
+            )));
         }
         records::parse(&parser.record, &input.map, input.decoding, context.vocab)
     } else {
@@ -228,7 +238,9 @@ fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Resul
         record::parse(|col| Cow::Borrowed(field(col)), context.vocab)
     };
     let Parsed::Bonus(case) = parsed else {
-        return Err(format!("bonus-related row {n} reads otherwise"));
+        return Err(spilled_wrong(format!(
+            "bonus-related row {n} reads otherwise"
+        )));
     };
     let (style, index, patterns) = (context.style, context.index, context.patterns);
     let before = rules::evaluate(&case, patterns, &Facts::default());
@@ -272,9 +284,16 @@ mod tests {
         std::fs::write(&path, "case_id\nA1\nA2\n").unwrap();
         let mut readers = Readers::new();
         let err = readers.read_input(0, &input, 8, 2).unwrap_err();
-        assert!(err.contains("changed while it was scanned"), "{err}");
+        assert!(
+            err.to_string().contains("changed while it was scanned"),
+            "{err}"
+        );
         std::fs::remove_file(&path).unwrap();
         let err = Readers::new().read_input(0, &input, 8, 2).unwrap_err();
-        assert!(err.contains("cannot read the input again"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("export.csv: cannot read the input"),
+            "{err}"
+        );
     }
 }
