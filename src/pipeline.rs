@@ -124,7 +124,7 @@ enum First {
 enum SpillRow {
     /// Its canonical columns, as [`spill_columns`] encodes them.
     Columns(Vec<u8>),
-    /// Where it stands in a file input that stays open until pass 2 (a scan of a mapped file):
+    /// Where it stands in a file input (a scan of a mapped file; pass 2 opens the file again):
     /// its bytes, its line end left out.
     InInput { start: u64, end: u64 },
 }
@@ -435,7 +435,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         mut tally,
         inputs,
         spill,
-        open_inputs,
+        mapped_inputs,
         progress,
         ..
     } = pass1(cfg, &pool, &staging, None, Some(lists))?;
@@ -447,7 +447,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
             &staging,
             cfg.style(),
             &spill,
-            &open_inputs,
+            &mapped_inputs,
             &names,
             &index,
             &cfg.vocab,

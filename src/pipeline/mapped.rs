@@ -30,7 +30,7 @@ mod words;
 
 use self::hashing::{Digest, Mapped};
 use self::words::Word;
-use super::pass1::{FileIdentity, OpenInput};
+use super::pass1::{FileIdentity, MappedInput};
 use super::{First, Pass1, Progress, SpillRow, Tally, caught_word, spill_columns, verdict};
 use crate::error::Error;
 use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
@@ -114,7 +114,7 @@ impl Tally {
 
 impl Reading<'_> {
     /// What the spill file holds of a bonus-related row. In a scan, where it stands in the
-    /// input, which stays open for pass 2. Otherwise (`explain`) its canonical columns: when the
+    /// input, which pass 2 opens again. Otherwise (`explain`) its canonical columns: when the
     /// export has `,` between the canonical columns in their order and the row is UTF-8 with no
     /// `\r`, the row as it stands is that already (the spill is read back by the same csv
     /// parser, which gives the same fields whatever the quoting), and is copied instead of
@@ -341,7 +341,7 @@ impl Pass1<'_> {
         };
         self.tally.input_sha256.push(sha256);
         if self.style.is_some() {
-            self.open_input = Some(OpenInput {
+            self.mapped_input = Some(MappedInput {
                 path: path.to_path_buf(),
                 identity: FileIdentity::of(&meta),
                 skip: skip as u64,

@@ -65,7 +65,7 @@ impl Spill {
 /// again ([`SpillRow::InInput`]): where it is, which file it was, and what reading a row of it
 /// takes. It is opened again rather than held open, so that a scan of thousands of exports does
 /// not run out of file descriptors.
-pub(super) struct OpenInput {
+pub(super) struct MappedInput {
     pub(super) path: PathBuf,
     /// The file as pass 1 read it: device, inode, size and modification time.
     pub(super) identity: FileIdentity,
@@ -105,7 +105,7 @@ pub(super) struct FirstPass {
     pub(super) inputs: Vec<InputSummary>,
     pub(super) spill: Spilled,
     /// Per input: there when its bonus-related rows are spilled as where they stand in it.
-    pub(super) open_inputs: Vec<Option<OpenInput>>,
+    pub(super) mapped_inputs: Vec<Option<MappedInput>>,
     pub(super) progress: Progress,
     /// The rejected rows whose case id is the watched one (for `explain`).
     pub(super) watched: Vec<RejectedRow>,
@@ -139,7 +139,7 @@ pub(super) fn pass1(
     });
     let mut progress = Progress::new(cfg.quiet, total_size);
     let mut inputs = Vec::new();
-    let mut open_inputs = Vec::new();
+    let mut mapped_inputs = Vec::new();
     for (s, source) in cfg.sources.iter().enumerate() {
         let mut pass1 = Pass1 {
             cfg,
@@ -151,10 +151,10 @@ pub(super) fn pass1(
             tally: &mut tally,
             watch,
             watched: &mut watched,
-            open_input: None,
+            mapped_input: None,
         };
         inputs.push(pool.install(|| pass1.read_source(s as u32, source, &mut progress))?);
-        open_inputs.push(pass1.open_input);
+        mapped_inputs.push(pass1.mapped_input);
     }
     spill.file.flush().map_err(|e| Error::output(SPILL, e))?;
     drop(spill.file);
@@ -175,7 +175,7 @@ pub(super) fn pass1(
             starts: spill.starts,
             len: spill.len,
         },
-        open_inputs,
+        mapped_inputs,
         progress,
         watched,
     })
@@ -194,7 +194,7 @@ pub(super) struct Pass1<'a> {
     pub(super) watch: Option<&'a str>,
     pub(super) watched: &'a mut Vec<RejectedRow>,
     /// The input being read, when its rows are spilled as where they stand in it.
-    pub(super) open_input: Option<OpenInput>,
+    pub(super) mapped_input: Option<MappedInput>,
 }
 
 impl Pass1<'_> {

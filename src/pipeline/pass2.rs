@@ -10,7 +10,7 @@ use std::os::unix::fs::FileExt as _;
 mod patch;
 
 use self::patch::Patch;
-use super::pass1::{FileIdentity, OpenInput, SPILL_HEAD, Spilled};
+use super::pass1::{FileIdentity, MappedInput, SPILL_HEAD, Spilled};
 use super::*;
 use crate::input::scan::RecordParser;
 
@@ -34,7 +34,7 @@ pub(super) fn pass2(
     staging: &Staging,
     style: Style<'_>,
     spill: &Spilled,
-    open_inputs: &[Option<OpenInput>],
+    mapped_inputs: &[Option<MappedInput>],
     names: &[String],
     index: &Index,
     vocab: &Vocabulary,
@@ -44,7 +44,7 @@ pub(super) fn pass2(
     let context = Context {
         spill: &spill.path,
         style,
-        open_inputs,
+        mapped_inputs,
         names,
         index,
         vocab,
@@ -131,7 +131,7 @@ struct Context<'a> {
     /// The spill file, for its errors.
     spill: &'a std::path::Path,
     style: Style<'a>,
-    open_inputs: &'a [Option<OpenInput>],
+    mapped_inputs: &'a [Option<MappedInput>],
     names: &'a [String],
     index: &'a Index,
     vocab: &'a Vocabulary,
@@ -162,7 +162,13 @@ impl Readers {
 
     /// Reads `len` bytes at `at` of input `s` into `self.row`, opening it again if needed and
     /// checking it is the file pass 1 read.
-    fn read_input(&mut self, s: u32, input: &OpenInput, at: u64, len: usize) -> Result<(), Error> {
+    fn read_input(
+        &mut self,
+        s: u32,
+        input: &MappedInput,
+        at: u64,
+        len: usize,
+    ) -> Result<(), Error> {
         let input_error = |err| Error::Input {
             file: input.path.display().to_string(),
             err,
@@ -220,7 +226,11 @@ fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Resul
                 "bonus-related row {n} has no place in its input"
             )));
         };
-        let Some(input) = context.open_inputs.get(s as usize).and_then(Option::as_ref) else {
+        let Some(input) = context
+            .mapped_inputs
+            .get(s as usize)
+            .and_then(Option::as_ref)
+        else {
             return Err(spilled_wrong(format!(
                 "bonus-related row {n}: its input is not known"
             )));
@@ -268,7 +278,7 @@ mod tests {
         let header: Vec<String> = Col::ALL.iter().map(|c| c.name().to_string()).collect();
         assert_eq!(header.len(), COLUMN_COUNT);
         std::fs::write(&path, "case_id\nA1\n").unwrap();
-        let input = OpenInput {
+        let input = MappedInput {
             identity: FileIdentity::of(&std::fs::metadata(&path).unwrap()),
             path: path.clone(),
             skip: 0,
