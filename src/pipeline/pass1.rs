@@ -32,27 +32,46 @@ pub(super) struct Spilled {
 }
 
 impl Spill {
-    /// Writes a row: kind (`B` bonus-related, `O` another benefit's), input, line, where it
-    /// stands in the lists, then the canonical columns (as [`spill_columns`] encoded them).
+    /// Writes a row: kind (`B` bonus-related with its columns, `M` bonus-related where it stands
+    /// in its input, `O` another benefit's), input, line, where it stands in the lists, then its
+    /// canonical columns (as [`spill_columns`] encoded them) or its place in the input.
     fn row(
         &mut self,
-        kind: &str,
+        bonus: bool,
         s: u32,
         line: u64,
         at: [u64; 3],
-        columns: &[u8],
+        row: &SpillRow,
     ) -> Result<(), Error> {
-        if kind != "O" {
+        if bonus {
             self.starts.push(self.len);
         }
+        let kind: &[u8] = match (bonus, row) {
+            (false, _) => b"O",
+            (true, SpillRow::Columns(_)) => b"B",
+            (true, SpillRow::InInput { .. }) => b"M",
+        };
         let head = &mut self.head;
         head.clear();
-        head.extend_from_slice(kind.as_bytes());
+        head.extend_from_slice(kind);
         for n in [u64::from(s), line, at[0], at[1], at[2]] {
             head.push(b',');
             push_number(head, n);
         }
-        head.push(b',');
+        let columns: &[u8] = match row {
+            SpillRow::Columns(columns) => {
+                head.push(b',');
+                columns
+            }
+            SpillRow::InInput { start, end } => {
+                for n in [*start, *end] {
+                    head.push(b',');
+                    push_number(head, n);
+                }
+                head.push(b'\n');
+                &[]
+            }
+        };
         self.len += (head.len() + columns.len()) as u64;
         self.file
             .write_all(head)
@@ -331,7 +350,8 @@ impl Pass1<'_> {
                 } else if self.cfg.audit_all {
                     // `explain` looks for a case id among the other benefits' rows too.
                     let columns = spill_columns(rec, map, decoding);
-                    self.spill.row("O", s, line, [0; 3], &columns)?;
+                    self.spill
+                        .row(false, s, line, [0; 3], &SpillRow::Columns(columns))?;
                 }
             }
             First::Bonus {
@@ -347,17 +367,7 @@ impl Pass1<'_> {
                     self.tally.row(&row, true, false, false);
                     self.tally.list(n, &row);
                 }
-                match columns {
-                    SpillRow::Columns(columns) => self.spill.row("B", s, line, at, &columns)?,
-                    SpillRow::InInput { start, end } => {
-                        let mut place = Vec::with_capacity(24);
-                        push_number(&mut place, start);
-                        place.push(b',');
-                        push_number(&mut place, end);
-                        place.push(b'\n');
-                        self.spill.row("M", s, line, at, &place)?;
-                    }
-                }
+                self.spill.row(true, s, line, at, &columns)?;
             }
         }
         Ok(())

@@ -150,7 +150,7 @@ impl Style<'_> {
             .collect::<Vec<_>>()
             .join("|");
         row.text(&warnings);
-        row.explanation(eval, self.excel);
+        row.explanation(eval);
         tail.push(b'\n');
         Rendered {
             tail,
@@ -187,7 +187,7 @@ impl Row<'_> {
 
     /// The explanation: one of few sentences for most rows, so each is encoded once per thread
     /// and copied after ([`explanation_key`]); a sentence that names a case is made anew.
-    fn explanation(&mut self, eval: &Evaluation, excel: bool) {
+    fn explanation(&mut self, eval: &Evaluation) {
         let Some(key) = explanation_key(eval) else {
             self.text(&explanation(eval));
             return;
@@ -200,13 +200,14 @@ impl Row<'_> {
                 encoder.encode_field(explanation.as_bytes(), &mut out);
                 out.into_boxed_slice()
             };
-            match explained.get(&(key, excel)) {
+            let key = (key, encoder.delimiter());
+            match explained.get(&key) {
                 Some(encoded) => self.out.extend_from_slice(encoded),
                 None => {
                     let encoded = encoded(explanation(eval));
                     self.out.extend_from_slice(&encoded);
                     if explained.len() < EXPLAINED_MAX {
-                        explained.insert((key, excel), encoded);
+                        explained.insert(key, encoded);
                     }
                 }
             }
@@ -229,8 +230,8 @@ impl Row<'_> {
     }
 }
 
-/// Explanations encoded, by [`explanation_key`] and whether for Excel.
-type Explained = std::collections::HashMap<(u32, bool), Box<[u8]>>;
+/// Explanations encoded, by [`explanation_key`] and the lists' delimiter.
+type Explained = std::collections::HashMap<(u32, u8), Box<[u8]>>;
 
 thread_local! {
     static EXPLAINED: std::cell::RefCell<Explained> = std::cell::RefCell::default();
