@@ -141,8 +141,13 @@ fn key128(text: &str) -> u128 {
 /// A CPR number as one person: its digits, without hyphen or spaces, so `010180-1234` and
 /// `0101801234` are one person (here, and in the pseudonyms of `--pseudonymize-key`).
 pub fn normalised_cpr(cpr: &str) -> String {
-    cpr.chars().filter(|c| !matches!(c, '-' | ' ')).collect()
+    cpr.chars()
+        .filter(|c| !CPR_SEPARATORS.contains(c))
+        .collect()
 }
+
+/// What a CPR number may be written with besides its digits.
+const CPR_SEPARATORS: [char; 2] = ['-', ' '];
 
 /// The person a CPR names (see [`normalised_cpr`]); none when empty.
 pub fn person_key(cpr: &str) -> Option<u128> {
@@ -150,7 +155,7 @@ pub fn person_key(cpr: &str) -> Option<u128> {
     let mut digits = [0u8; 32];
     let mut n = 0;
     for &b in cpr.as_bytes() {
-        if matches!(b, b'-' | b' ') {
+        if CPR_SEPARATORS.contains(&char::from(b)) {
             continue;
         }
         if n == digits.len() {
