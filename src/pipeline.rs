@@ -43,6 +43,7 @@ use crate::rules::across::{Index, Pending};
 use crate::rules::ground::Patterns;
 use crate::rules::{self, Classification, Facts, Rule, params};
 
+mod grounds;
 mod lookup;
 mod mapped;
 mod pass1;

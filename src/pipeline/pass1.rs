@@ -3,6 +3,7 @@
 //! other benefits counted, and bonus-related rows written to the lists as they stand, spilled
 //! and indexed for settling.
 
+use super::grounds::Kept;
 use super::render::push_number;
 use super::*;
 
@@ -436,7 +437,8 @@ pub(super) fn verdict(
             }),
         },
         Parsed::Bonus(case) => {
-            let (alone, with_prior_grant) = rules::evaluate_as_it_stands(&case, &cfg.patterns);
+            let (alone, with_prior_grant) =
+                rules::evaluate_as_it_stands(&case, &Kept(&cfg.patterns));
             First::Bonus {
                 pending: Pending::new(&case, alone.classification, with_prior_grant),
                 columns: spilled(),

@@ -252,9 +252,10 @@ fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Resul
             "bonus-related row {n} reads otherwise"
         )));
     };
-    let (style, index, patterns) = (context.style, context.index, context.patterns);
-    let before = rules::evaluate(&case, patterns, &Facts::default());
-    let now = rules::evaluate(&case, patterns, &index.facts(n, context.names));
+    let (style, index) = (context.style, context.index);
+    let patterns = super::grounds::Kept(context.patterns);
+    let before = rules::evaluate(&case, &patterns, &Facts::default());
+    let now = rules::evaluate(&case, &patterns, &index.facts(n, context.names));
     Ok(Again {
         n,
         s: s as usize,

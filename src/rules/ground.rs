@@ -70,6 +70,22 @@ pub const BUILT_IN: &[(ReasonCode, &str)] = &[
 pub struct Patterns {
     entries: Vec<(ReasonCode, String)>,
     automaton: AhoCorasick,
+    /// Tells this table from every other made in the process (a copy keeps it): what a caller
+    /// keeps of [`TextGrounds::named_in`] is kept per table.
+    id: u64,
+}
+
+/// Where step 5 learns which grounds a refusal text names: the pattern table itself, or what a
+/// caller keeps of its answers (the same text always names the same grounds).
+pub trait TextGrounds {
+    /// Adds the grounds `text` names, in the order of the table, to `named`.
+    fn named_in(&self, text: &str, named: &mut Vec<ReasonCode>);
+}
+
+impl TextGrounds for Patterns {
+    fn named_in(&self, text: &str, named: &mut Vec<ReasonCode>) {
+        named.extend(self.grounds_in(text));
+    }
 }
 
 impl Default for Patterns {
@@ -84,7 +100,18 @@ impl Patterns {
             .match_kind(MatchKind::Standard)
             .build(entries.iter().map(|(_, p)| p))
             .expect("a few short patterns fit any automaton");
-        Patterns { entries, automaton }
+        static TABLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Patterns {
+            entries,
+            automaton,
+            id,
+        }
+    }
+
+    /// This table's number: two tables with one number hold the same patterns.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Adds a pattern (folded like the text it is matched against).
@@ -171,9 +198,9 @@ pub struct GroundFinding {
 
 /// SPEC §4 step 5: `CITED` if the codes or the text name the programme; `NOT_CITED` if they name
 /// another recognised ground; `UNKNOWN` otherwise (`OTHER` alone is no recognised ground).
-pub fn ground_of(case: &Case, patterns: &Patterns) -> GroundFinding {
+pub fn ground_of(case: &Case, patterns: &(impl TextGrounds + ?Sized)) -> GroundFinding {
     let mut named: Vec<ReasonCode> = case.refusal_reasons.clone();
-    named.extend(patterns.grounds_in(&case.refusal_text));
+    patterns.named_in(&case.refusal_text, &mut named);
     named.sort();
     named.dedup();
     let ground = if named.contains(&ReasonCode::Program) {

@@ -16,7 +16,7 @@ use std::fmt;
 use chrono::NaiveDate;
 
 use case::{Appeal, Benefit, Case, Decision, Exam, PersonCategory, YesNo};
-use ground::{Ground, GroundFinding, Patterns, ground_of};
+use ground::{Ground, GroundFinding, TextGrounds, ground_of};
 
 /// The one classification every evaluated row gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -367,13 +367,17 @@ impl Evaluation {
 }
 
 /// SPEC §4, steps 1-7, for one row; `facts` carries what the other rows tell (step 7, duplicates).
-pub fn evaluate(case: &Case, patterns: &Patterns, facts: &Facts) -> Evaluation {
+pub fn evaluate(case: &Case, patterns: &dyn TextGrounds, facts: &Facts) -> Evaluation {
     evaluate_once_read(case, &GroundOnce::new(patterns), facts)
 }
 
 /// A row as it stands (no facts from other rows), and its classification were a prior grant
-/// found (step 7 may need either once all rows are read); the refusal text is read once.
-pub fn evaluate_as_it_stands(case: &Case, patterns: &Patterns) -> (Evaluation, Classification) {
+/// found (step 7 may need either once all rows are read); the refusal text is read once, by
+/// `patterns` (a [`Patterns`] table, or what a caller keeps of one's answers).
+pub fn evaluate_as_it_stands(
+    case: &Case,
+    patterns: &dyn TextGrounds,
+) -> (Evaluation, Classification) {
     let ground = GroundOnce::new(patterns);
     let alone = evaluate_once_read(case, &ground, &Facts::default());
     let with_prior_grant = if case.benefit == Benefit::Il22 && case.decision == Decision::Refused {
@@ -390,12 +394,12 @@ pub fn evaluate_as_it_stands(case: &Case, patterns: &Patterns) -> (Evaluation, C
 
 /// The ground of one row (step 5), found at most once however often the row is evaluated.
 struct GroundOnce<'p> {
-    patterns: &'p Patterns,
+    patterns: &'p dyn TextGrounds,
     found: std::cell::OnceCell<GroundFinding>,
 }
 
 impl<'p> GroundOnce<'p> {
-    fn new(patterns: &'p Patterns) -> GroundOnce<'p> {
+    fn new(patterns: &'p dyn TextGrounds) -> GroundOnce<'p> {
         GroundOnce {
             patterns,
             found: std::cell::OnceCell::new(),
