@@ -35,7 +35,9 @@ pub(super) struct Spilled {
 impl Spill {
     /// Writes a row: kind (`B` bonus-related with its columns, `M` bonus-related where it stands
     /// in its input, `O` another benefit's), input, line, where it stands in the lists, then its
-    /// canonical columns (as [`spill_columns`] encoded them) or its place in the input.
+    /// canonical columns (as [`spill_columns`] encoded them) or its place in the input. `B` and
+    /// `O` rows are CSV (`explain` reads them back with the csv crate); an `M` row is its kind
+    /// and [`InInput`] in binary, as most of a scan's rows are and pass 2 reads few of them.
     fn row(
         &mut self,
         bonus: bool,
@@ -47,30 +49,28 @@ impl Spill {
         if bonus {
             self.starts.push(self.len);
         }
-        let kind: &[u8] = match (bonus, row) {
-            (false, _) => b"O",
-            (true, SpillRow::Columns(_)) => b"B",
-            (true, SpillRow::InInput { .. }) => b"M",
-        };
         let head = &mut self.head;
         head.clear();
-        head.extend_from_slice(kind);
-        for n in [u64::from(s), line, at[0], at[1], at[2]] {
-            head.push(b',');
-            push_number(head, n);
-        }
         let columns: &[u8] = match row {
-            SpillRow::Columns(columns) => {
-                head.push(b',');
-                columns
-            }
             SpillRow::InInput { start, end } => {
-                for n in [*start, *end] {
+                InInput {
+                    s,
+                    line,
+                    at,
+                    start: *start,
+                    end: *end,
+                }
+                .write(head);
+                &[]
+            }
+            SpillRow::Columns(columns) => {
+                head.push(if bonus { b'B' } else { b'O' });
+                for n in [u64::from(s), line, at[0], at[1], at[2]] {
                     head.push(b',');
                     push_number(head, n);
                 }
-                head.push(b'\n');
-                &[]
+                head.push(b',');
+                columns
             }
         };
         self.len += (head.len() + columns.len()) as u64;
@@ -78,6 +78,52 @@ impl Spill {
             .write_all(head)
             .and_then(|()| self.file.write_all(columns))
             .map_err(|e| Error::output(SPILL, e))
+    }
+}
+
+/// A spilled `M` row: a bonus-related row of a mapped input, by where it stands in its input
+/// (its bytes, its line end left out) and in the lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct InInput {
+    pub(super) s: u32,
+    pub(super) line: u64,
+    pub(super) at: [u64; 3],
+    pub(super) start: u64,
+    pub(super) end: u64,
+}
+
+impl InInput {
+    /// Its length in the spill file: `M`, then its numbers in little-endian order.
+    pub(super) const LEN: usize = 1 + 4 + 6 * 8;
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.push(b'M');
+        out.extend_from_slice(&self.s.to_le_bytes());
+        for n in [
+            self.line, self.at[0], self.at[1], self.at[2], self.start, self.end,
+        ] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+    }
+
+    /// Reads an `M` row as [`InInput::write`] wrote it.
+    pub(super) fn read(row: &[u8]) -> Option<InInput> {
+        let (b'M', rest) = row.split_first()? else {
+            return None;
+        };
+        if rest.len() != Self::LEN - 1 {
+            return None;
+        }
+        let (s, rest) = rest.split_at(4);
+        let n =
+            |i: usize| u64::from_le_bytes(rest[8 * i..8 * i + 8].try_into().unwrap_or_default());
+        Some(InInput {
+            s: u32::from_le_bytes(s.try_into().ok()?),
+            line: n(0),
+            at: [n(1), n(2), n(3)],
+            start: n(4),
+            end: n(5),
+        })
     }
 }
 
@@ -445,5 +491,28 @@ pub(super) fn verdict(
                 rendered: style.map(|style| style.bonus(&case, &alone)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_in_its_input_is_read_back_as_spilled_and_a_cut_one_is_not() {
+        let row = InInput {
+            s: 7,
+            line: 1 << 40,
+            at: [3, u64::MAX, 0],
+            start: 120,
+            end: 431,
+        };
+        let mut spilled = Vec::new();
+        row.write(&mut spilled);
+        assert_eq!(spilled.len(), InInput::LEN);
+        assert_eq!(InInput::read(&spilled), Some(row));
+        assert_eq!(InInput::read(&spilled[..InInput::LEN - 1]), None);
+        spilled[0] = b'B';
+        assert_eq!(InInput::read(&spilled), None);
     }
 }

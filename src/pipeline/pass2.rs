@@ -10,7 +10,7 @@ use std::os::unix::fs::FileExt as _;
 mod patch;
 
 use self::patch::Patch;
-use super::pass1::{FileIdentity, MappedInput, SPILL_HEAD, Spilled};
+use super::pass1::{FileIdentity, InInput, MappedInput, SPILL_HEAD, Spilled};
 use super::*;
 use crate::input::scan::RecordParser;
 
@@ -209,43 +209,52 @@ impl Readers {
 /// where it stands in its input — and classifies it as it stands and with its settled facts.
 fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Result<Again, Error> {
     let spilled_wrong = |e: String| Error::output(context.spill, std::io::Error::other(e));
-    if readers.spill.parse(&readers.spilled).is_none() {
-        return Err(spilled_wrong(format!("bonus-related row {n} is missing")));
-    }
-    let rec = StringRecord::from_byte_record(readers.spill.record.clone())
-        .map_err(|_| spilled_wrong(format!("bonus-related row {n} is not UTF-8")))?;
-    let number = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok());
-    let (Some(s), Some(line), Some(a), Some(r), Some(v)) =
-        (number(1), number(2), number(3), number(4), number(5))
-    else {
-        return Err(spilled_wrong(format!("bonus-related row {n} has no place")));
-    };
-    let parsed = if &rec[0] == "M" {
-        let (Some(start), Some(end)) = (number(SPILL_HEAD), number(SPILL_HEAD + 1)) else {
-            return Err(spilled_wrong(format!(
-                "bonus-related row {n} has no place in its input"
-            )));
+    let (s, line, at, parsed) = if readers.spilled.first() == Some(&b'M') {
+        let Some(row) = InInput::read(&readers.spilled) else {
+            return Err(spilled_wrong(format!("bonus-related row {n} has no place")));
         };
         let Some(input) = context
             .mapped_inputs
-            .get(s as usize)
+            .get(row.s as usize)
             .and_then(Option::as_ref)
         else {
             return Err(spilled_wrong(format!(
                 "bonus-related row {n}: its input is not known"
             )));
         };
-        readers.read_input(s as u32, input, input.skip + start, (end - start) as usize)?;
+        let len = row
+            .end
+            .checked_sub(row.start)
+            .and_then(|l| usize::try_from(l).ok());
+        let Some(len) = len else {
+            return Err(spilled_wrong(format!(
+                "bonus-related row {n} has no place in its input"
+            )));
+        };
+        readers.read_input(row.s, input, input.skip + row.start, len)?;
         let parser = Readers::parser(&mut readers.inputs, input.delimiter);
         if parser.parse(&readers.row).is_none() {
             return Err(spilled_wrong(format!(
                 "bonus-related row {n} is missing from its input"
             )));
         }
-        records::parse(&parser.record, &input.map, input.decoding, context.vocab)
+        let parsed = records::parse(&parser.record, &input.map, input.decoding, context.vocab);
+        (row.s, row.line, row.at, parsed)
     } else {
+        if readers.spill.parse(&readers.spilled).is_none() {
+            return Err(spilled_wrong(format!("bonus-related row {n} is missing")));
+        }
+        let rec = StringRecord::from_byte_record(readers.spill.record.clone())
+            .map_err(|_| spilled_wrong(format!("bonus-related row {n} is not UTF-8")))?;
+        let number = |i: usize| rec.get(i).and_then(|v| v.parse::<u64>().ok());
+        let (Some(s), Some(line), Some(a), Some(r), Some(v)) =
+            (number(1), number(2), number(3), number(4), number(5))
+        else {
+            return Err(spilled_wrong(format!("bonus-related row {n} has no place")));
+        };
         let field = |col: Col| rec.get(SPILL_HEAD + col as usize).unwrap_or_default();
-        record::parse(|col| Cow::Borrowed(field(col)), context.vocab)
+        let parsed = record::parse(|col| Cow::Borrowed(field(col)), context.vocab);
+        (s as u32, line, [a, r, v], parsed)
     };
     let Parsed::Bonus(case) = parsed else {
         return Err(spilled_wrong(format!(
@@ -260,7 +269,7 @@ fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Resul
         n,
         s: s as usize,
         line,
-        at: [a, r, v],
+        at,
         before: style.bonus(&case, &before),
         now: style.bonus(&case, &now),
         duplicate: index.is_duplicate(n),
