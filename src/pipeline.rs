@@ -198,7 +198,8 @@ impl Lists {
 #[derive(Default)]
 struct Tally {
     counts: Counts,
-    rules: BTreeMap<&'static str, u64>,
+    /// Rows per rule, in the order of [`Rule::ALL`].
+    rules: [u64; Rule::ALL.len()],
     rejects: BTreeMap<&'static str, u64>,
     by_authority: BTreeMap<String, ListCounts>,
     caught: HashMap<Vec<u8>, u64>,
@@ -230,11 +231,17 @@ impl Tally {
             },
             undo,
         );
-        let count = self.rules.entry(rule.code()).or_default();
-        step(count, undo);
-        if *count == 0 {
-            self.rules.remove(rule.code());
-        }
+        step(&mut self.rules[rule as usize], undo);
+    }
+
+    /// The rules that classified rows, by their codes, with their rows.
+    fn rule_counts(&self) -> BTreeMap<&'static str, u64> {
+        Rule::ALL
+            .iter()
+            .zip(self.rules)
+            .filter(|&(_, n)| n > 0)
+            .map(|(rule, n)| (rule.code(), n))
+            .collect()
     }
 
     /// Counts a row written to the lists: a bonus-related row (`bonus`), or another benefit's
@@ -481,7 +488,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         inputs,
         identification_complete: counts.rejected == 0 && counts.review == 0,
         counts,
-        rules: std::mem::take(&mut tally.rules),
+        rules: tally.rule_counts(),
         rejects_by_reason: std::mem::take(&mut tally.rejects),
         by_authority: std::mem::take(&mut tally.by_authority),
         benefit_words_caught: std::mem::take(&mut tally.caught)
@@ -523,6 +530,23 @@ mod tests {
             listed: Some((id.to_string(), decided_by.to_string())),
             year: None,
         }
+    }
+
+    #[test]
+    fn rows_are_counted_by_rule_under_each_rules_code() {
+        let mut tally = Tally::default();
+        for rule in Rule::ALL {
+            tally.classified(Classification::Review, rule);
+        }
+        tally.classified(Classification::Reopen, Rule::R1);
+        tally.classified_by(Classification::Review, Rule::R9, true);
+        let counts = tally.rule_counts();
+        let expected: BTreeMap<&str, u64> = Rule::ALL
+            .iter()
+            .filter(|&&rule| rule != Rule::R9)
+            .map(|rule| (rule.code(), if *rule == Rule::R1 { 2 } else { 1 }))
+            .collect();
+        assert_eq!(counts, expected);
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl Tally {
             self.counts.rows_read += rows;
             self.counts.evaluated += rows;
             self.counts.out_of_scope += rows;
-            *self.rules.entry(Rule::Scope.code()).or_default() += rows;
+            self.rules[Rule::Scope as usize] += rows;
         }
     }
 
