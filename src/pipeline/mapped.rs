@@ -1,6 +1,7 @@
 //! Pass 1 over a file input, in parallel: the file is mapped into memory, cut into pieces of
 //! `--chunk-size` bytes at record starts ([`scan::split_by`]), and the pieces are scanned at once
-//! ([`scan::scan`]), while the input's digest is taken over the same mapped bytes beside them.
+//! ([`scan::scan`]); the input's digest is taken over the same mapped bytes as each piece's rows
+//! are written.
 //!
 //! A row of another benefit costs one look at its `benefit` field (no copy, no allocation: the
 //! words met are remembered per piece). Every other row — bonus-related, with a wrong field
@@ -20,10 +21,10 @@ use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use csv::ByteRecord;
 use memmap2::Mmap;
-use rayon::prelude::*;
 
 mod hashing;
 mod words;
@@ -63,7 +64,8 @@ struct Reading<'a> {
 /// A row kept for the writing: read in full, with its verdict.
 struct Kept {
     lines_before: u64,
-    record: ByteRecord,
+    /// The record, but of a bonus-related row (written from its verdict alone).
+    record: Option<ByteRecord>,
     first: First,
 }
 
@@ -198,12 +200,12 @@ impl Reading<'_> {
                 // columns): its record is not kept.
                 first @ First::Bonus { .. } => piece.kept.push(Kept {
                     lines_before,
-                    record: ByteRecord::new(),
+                    record: None,
                     first,
                 }),
                 first => piece.kept.push(Kept {
                     lines_before,
-                    record: record.clone(),
+                    record: Some(record.clone()),
                     first,
                 }),
             }
@@ -366,8 +368,11 @@ impl Pass1<'_> {
         )))
     }
 
-    /// Reads the pieces, a few per thread at a time, and writes their rows in input order: the
-    /// rows of one group of pieces are written while the next group is read.
+    /// Reads the pieces on the scan's threads, a few more than threads at a time, and writes
+    /// their rows in input order as each is read, hashing its bytes then. The thread that
+    /// writes reads pieces too while the next to write is being read: no thread waits for a
+    /// group of pieces to end (waiting at the end of each group had left a tenth of the
+    /// threads' time idle).
     fn read_pieces(
         &mut self,
         s: u32,
@@ -377,84 +382,74 @@ impl Pass1<'_> {
         mapped: &mut Mapped<'_>,
         progress: &mut Progress,
     ) -> Result<u64, Error> {
-        let window = rayon::current_num_threads().max(1);
+        // Pieces read and not yet written, at most: each holds its pages of the map. Two more
+        // than threads keep the threads busy (one more left the writing thread waiting).
+        let in_flight = rayon::current_num_threads().max(1) + 2;
         let mut written = Written {
             expected: pieces.first().map_or(reading.data.len(), |p| p.0),
             lines: reading.header_lines,
             rows: 0,
             done: AtomicU64::new(0),
         };
-        let mut groups = pieces.chunks(window);
-        let mut ready: Vec<Piece> = Vec::new();
-        loop {
-            let group = groups.next();
-            let mut read: Vec<Piece> = Vec::with_capacity(window);
-            // The group's bytes are hashed beside its reading.
-            let hash_to = mapped.skip + group.and_then(|g| g.last()).map_or(0, |p| p.1);
-            let bytes: &[u8] = mapped.map;
-            let to_hash = &bytes[mapped.hashed.min(hash_to)..hash_to];
-            let hashing = &mut *mapped;
-            let to_write = std::mem::take(&mut ready);
-            let ((), result) = rayon::join(
-                || {
-                    if let Some(group) = group {
-                        rayon::join(
-                            || hashing.update(to_hash),
-                            || {
-                                group
-                                    .par_iter()
-                                    .map(|&(start, limit)| reading.read_piece(start, limit))
-                                    .collect_into_vec(&mut read)
-                            },
-                        );
-                    }
-                },
-                || self.write_group(s, source, reading, to_write, &mut written),
-            );
-            result?;
-            mapped.hashed = mapped.hashed.max(hash_to);
-            // The pieces just read are hashed and copied from: their pages can go.
-            mapped.release(hash_to - mapped.skip);
-            progress.update(&written.done, 0);
-            if group.is_none() {
-                break;
+        let slots: Vec<Mutex<Option<Piece>>> = pieces.iter().map(|_| Mutex::new(None)).collect();
+        rayon::scope_fifo(|scope| {
+            let read = |i: usize| {
+                let ((start, limit), slot) = (pieces[i], &slots[i]);
+                scope.spawn_fifo(move |_| {
+                    let piece = reading.read_piece(start, limit);
+                    *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(piece);
+                });
+            };
+            (0..in_flight.min(pieces.len())).for_each(read);
+            for (i, slot) in slots.iter().enumerate() {
+                let piece = read_by_now(slot);
+                if i + in_flight < pieces.len() {
+                    read(i + in_flight);
+                }
+                // Its bytes are hashed, on this thread and any idle one.
+                let hash_to = mapped.skip + piece.limit;
+                let bytes: &[u8] = mapped.map;
+                mapped.update(&bytes[mapped.hashed.min(hash_to)..hash_to]);
+                mapped.hashed = mapped.hashed.max(hash_to);
+                self.write_in_order(s, source, reading, piece, &mut written)?;
+                // The piece is hashed and copied from: its pages can go.
+                mapped.release(hash_to - mapped.skip);
+                progress.update(&written.done, 0);
             }
-            ready = read;
-        }
+            Ok::<(), Error>(())
+        })?;
         progress.update(&written.done, written.rows);
         Ok(written.rows)
     }
 
-    /// Writes a group of pieces read, in order; a piece that the piece before ran past is read
-    /// again from where that one really ended.
-    fn write_group(
+    /// Writes a piece read, in order; a piece that the piece before ran past is read again from
+    /// where that one really ended.
+    fn write_in_order(
         &mut self,
         s: u32,
         source: &Source,
         reading: &Reading<'_>,
-        group: Vec<Piece>,
+        piece: Piece,
         written: &mut Written,
     ) -> Result<(), Error> {
-        for piece in group {
-            if written.expected >= reading.data.len() {
-                break;
-            }
-            let piece = if piece.start == written.expected {
-                piece
-            } else if written.expected >= piece.limit {
-                // The piece before ran past this whole piece: its rows are read.
-                continue;
-            } else {
-                // The piece before ran past this cut (a quoted field fooled it).
-                reading.read_piece(written.expected, piece.limit)
-            };
-            written.rows += piece.rows;
-            written.expected = piece.stop.end;
-            self.write_piece(s, source, reading, piece, &mut written.lines)?;
-            written
-                .done
-                .store(written.expected as u64, Ordering::Relaxed);
+        if written.expected >= reading.data.len() {
+            return Ok(());
         }
+        let piece = if piece.start == written.expected {
+            piece
+        } else if written.expected >= piece.limit {
+            // The piece before ran past this whole piece: its rows are read.
+            return Ok(());
+        } else {
+            // The piece before ran past this cut (a quoted field fooled it).
+            reading.read_piece(written.expected, piece.limit)
+        };
+        written.rows += piece.rows;
+        written.expected = piece.stop.end;
+        self.write_piece(s, source, reading, piece, &mut written.lines)?;
+        written
+            .done
+            .store(written.expected as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -477,12 +472,13 @@ impl Pass1<'_> {
             let shown = caught_word(word, reading.decoding);
             self.tally.caught(shown.as_bytes(), *rows);
         }
+        let none = ByteRecord::new();
         for kept in piece.kept {
             self.record(
                 s,
                 source,
                 1 + *lines + kept.lines_before,
-                &kept.record,
+                kept.record.as_ref().unwrap_or(&none),
                 kept.first,
                 reading.map,
                 reading.decoding,
@@ -491,5 +487,18 @@ impl Pass1<'_> {
         }
         *lines += piece.stop.lines;
         Ok(())
+    }
+}
+
+/// The piece in `slot` once it is read: until then this thread reads other pieces (or, with
+/// nothing left to take, lets others run).
+fn read_by_now(slot: &Mutex<Option<Piece>>) -> Piece {
+    loop {
+        if let Some(piece) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            return piece;
+        }
+        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+            std::thread::yield_now();
+        }
     }
 }

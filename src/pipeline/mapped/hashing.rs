@@ -1,4 +1,4 @@
-//! A mapped input's digest, taken over its bytes group by group beside the reading, and the
+//! A mapped input's digest, taken over its bytes piece by piece as they are written, and the
 //! letting go of its pages once read and hashed.
 
 use memmap2::Mmap;
@@ -64,7 +64,7 @@ impl Mapped<'_> {
     }
 
     /// Lets go of the pages before `data_end` (a data offset) that are hashed too, so that the
-    /// resident memory stays one group of pieces however large the file: the kernel keeps them
+    /// resident memory stays a few pieces however large the file: the kernel keeps them
     /// cached. (The rows kept from a piece are copies: nothing borrows from the map.)
     pub(super) fn release(&mut self, data_end: usize) {
         let end = (self.skip + data_end).min(self.hashed);
