@@ -65,12 +65,10 @@ pub(super) fn pass2(
         batch
             .par_iter()
             .map_init(Readers::new, |readers, &n| {
-                let start = spill.starts[n as usize];
-                let end = spill
-                    .starts
-                    .get(n as usize + 1)
-                    .copied()
-                    .unwrap_or(spill.len);
+                let Some((start, end)) = spill.starts.span(n, spill.len) else {
+                    let missing = format!("bonus-related row {n} is missing");
+                    return Err(spill_error(std::io::Error::other(missing)));
+                };
                 readers.spilled.resize((end - start) as usize, 0);
                 spill_file
                     .read_exact_at(&mut readers.spilled, start)
