@@ -450,7 +450,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
     crate::memory::release_freed();
 
     // Pass 2: the rows the settling found something for, classified again and patched in.
-    pool.install(|| {
+    let patches = pool.install(|| {
         pass2(
             &staging,
             cfg.style(),
@@ -464,10 +464,19 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         )
     })?;
     std::fs::remove_file(&spill.path).map_err(|e| Error::output(&spill.path, e))?;
-    // The lists go to disk while the rest is written; the commit waits for them.
-    staging.sync_behind(&LIST_FILES);
     if cfg.split_by_authority {
+        // The lists are read again for the lists per authority: they are finished first.
+        for patch in patches {
+            patch.finish()?;
+        }
+        staging.sync_behind(&LIST_FILES);
         split_lists(&staging, cfg.excel)?;
+    } else {
+        // The lists' last rows are patched in and the lists go to disk while the rest is
+        // written; the commit waits for them.
+        for (name, patch) in LIST_FILES.into_iter().zip(patches) {
+            staging.finish_behind(name, move || patch.finish());
+        }
     }
     progress.finish();
     let year_rows = std::mem::take(&mut tally.year_rows);

@@ -94,13 +94,24 @@ impl Staging {
     /// failed, before anything is put in place.
     pub fn sync_behind(&mut self, names: &[&str]) {
         for name in names {
-            let path = self.dir.join(name);
-            self.syncing.push(std::thread::spawn(move || {
-                File::open(&path)
-                    .and_then(|f| f.sync_all())
-                    .map_err(|e| Error::output(&path, e))
-            }));
+            self.finish_behind(name, || Ok(()));
         }
+    }
+
+    /// Finishes a file (`finish`, on a thread of its own) and then writes it to disk, while the
+    /// run goes on, as [`Staging::sync_behind`] does.
+    pub fn finish_behind(
+        &mut self,
+        name: &str,
+        finish: impl FnOnce() -> Result<(), Error> + Send + 'static,
+    ) {
+        let path = self.dir.join(name);
+        self.syncing.push(std::thread::spawn(move || {
+            finish()?;
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::output(&path, e))
+        }));
     }
 
     /// Waits for the files [`Staging::sync_behind`] writes to disk.
@@ -248,9 +259,22 @@ mod tests {
             "old"
         );
 
+        // A file finished behind the run (the lists' last rows patched in) that failed.
+        let mut staging = Staging::create(&target).unwrap();
+        fs::write(staging.path().join("audit.csv"), "new").unwrap();
+        staging.finish_behind("audit.csv", || {
+            Err(Error::output("audit.csv", io::Error::other("disk full")))
+        });
+        let err = staging.commit().unwrap_err().to_string();
+        assert!(err.contains("disk full"), "{err}");
+        assert_eq!(
+            fs::read_to_string(target.join("summary.json")).unwrap(),
+            "old"
+        );
+
         let mut staging = Staging::create(&target).unwrap();
         fs::write(staging.path().join("summary.json"), "new").unwrap();
-        staging.sync_behind(&["summary.json"]);
+        staging.finish_behind("summary.json", || Ok(()));
         staging.commit().unwrap();
         assert_eq!(
             fs::read_to_string(target.join("summary.json")).unwrap(),

@@ -2,14 +2,15 @@
 //! step 7) read back (their columns from the spill file, or their bytes from where they stand
 //! in their input) and classified again, in parallel, with those facts;
 //! their rows in the lists pass 1 wrote are replaced where they change, in input order, and the
-//! counts of their first classification are taken back.
+//! counts of their first classification are taken back. The lists are handed back with their
+//! last rows still to patch in ([`Patch::finish`]): that runs beside the report.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
 
 mod patch;
 
-use self::patch::Patch;
+pub(super) use self::patch::Patch;
 use super::pass1::{FileIdentity, InInput, MappedInput, SPILL_HEAD, Spilled};
 use super::*;
 use crate::input::scan::RecordParser;
@@ -40,7 +41,8 @@ pub(super) fn pass2(
     vocab: &Vocabulary,
     patterns: &Patterns,
     tally: &mut Tally,
-) -> Result<(), Error> {
+) -> Result<[Patch; 3], Error> {
+    let mut lists = LIST_FILES.map(|name| Patch::new(staging, name));
     let context = Context {
         spill: &spill.path,
         style,
@@ -52,11 +54,10 @@ pub(super) fn pass2(
     };
     let again: Vec<u32> = index.with_facts().collect();
     if again.is_empty() {
-        return Ok(());
+        return Ok(lists);
     }
     let spill_error = |e| Error::output(&spill.path, e);
     let spill_file = File::open(&spill.path).map_err(spill_error)?;
-    let mut lists = LIST_FILES.map(|name| Patch::new(staging, name));
     let sources: Vec<Vec<u8>> = names.iter().map(|n| style.encoded_source(n)).collect();
     let mut relisted = Vec::with_capacity(again.len());
     let mut head = Vec::new();
@@ -109,19 +110,19 @@ pub(super) fn pass2(
                 )?;
             }
         }
-        let following = batches.next();
+        // The last batch's rows are patched in when the lists are finished.
+        let Some(following) = batches.next() else {
+            break;
+        };
         let (patched, classified) = rayon::join(
             || lists.par_iter_mut().try_for_each(Patch::run),
-            || following.map(classify).transpose(),
+            || classify(following),
         );
         patched?;
-        next = classified?;
+        next = Some(classified?);
     }
-    Vec::from(lists)
-        .into_par_iter()
-        .try_for_each(Patch::finish)?;
     tally.relist(relisted);
-    Ok(())
+    Ok(lists)
 }
 
 /// What classifying a row again needs, shared by the threads.

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
+use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::output::dir::Staging;
@@ -14,9 +15,9 @@ use crate::output::dir::Staging;
 /// over, where a copy would take as many new ones, and on a virtual machine a page the process
 /// has not had before costs several times the copying. The work is planned in input order and
 /// done a batch of rows at a time, the three lists at once.
-pub(super) struct Patch<'a> {
-    staging: &'a Staging,
-    name: &'static str,
+pub(crate) struct Patch {
+    /// The list's path.
+    path: PathBuf,
     /// The list, once a row in it changes.
     file: Option<File>,
     /// Its length as pass 1 wrote it.
@@ -54,11 +55,10 @@ enum Op {
 /// How much a patch reads or writes at a time.
 const BUFFER: usize = 1 << 20;
 
-impl<'a> Patch<'a> {
-    pub(super) fn new(staging: &'a Staging, name: &'static str) -> Patch<'a> {
+impl Patch {
+    pub(crate) fn new(staging: &Staging, name: &str) -> Patch {
         Patch {
-            staging,
-            name,
+            path: staging.path().join(name),
             file: None,
             len: 0,
             planned: 0,
@@ -75,7 +75,7 @@ impl<'a> Patch<'a> {
     }
 
     fn error(&self, e: std::io::Error) -> Error {
-        Error::output(self.staging.path().join(self.name), e)
+        Error::output(&self.path, e)
     }
 
     /// Plans to put `now` where `before` stands at `at` (each a row after `head`; absent when
@@ -94,11 +94,10 @@ impl<'a> Patch<'a> {
             return Err(self.error(std::io::Error::other("rows patched out of order")));
         }
         if self.file.is_none() {
-            let path = self.staging.path().join(self.name);
             let file = std::fs::OpenOptions::new()
                 .read(true)
                 .write(true)
-                .open(&path)
+                .open(&self.path)
                 .and_then(|f| f.metadata().map(|m| (m.len(), f)));
             let (len, file) = file.map_err(|e| self.error(e))?;
             self.len = len;
@@ -227,7 +226,7 @@ impl<'a> Patch<'a> {
     }
 
     /// Keeps the rest, writes it out, and cuts the list where it now ends.
-    pub(super) fn finish(mut self) -> Result<(), Error> {
+    pub(crate) fn finish(mut self) -> Result<(), Error> {
         if self.file.is_none() {
             return Ok(());
         }
