@@ -4,7 +4,7 @@
 //! summary and the case list of the ledger (case id, authority, classification, rule, outcome).
 //! Every value that changes from one run of the same input to the next is inside a `<time>`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use askama::Template;
@@ -344,30 +344,32 @@ fn changes_view(c: &ChangeCounts) -> ChangesView {
 }
 
 fn authorities(summary: &Summary, listed: &[ListedCase]) -> Vec<AuthorityRow> {
-    let mut cases: BTreeMap<&str, Vec<&ListedCase>> = BTreeMap::new();
+    // Each authority's cases, in input order.
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut cases: Vec<Vec<&ListedCase>> = Vec::new();
     for case in listed {
-        cases
-            .entry(case.decided_by.as_str())
-            .or_default()
-            .push(case);
+        let k = *at.entry(case.decided_by.as_str()).or_insert_with(|| {
+            cases.push(Vec::new());
+            cases.len() - 1
+        });
+        cases[k].push(case);
     }
     summary
         .by_authority
         .iter()
         .map(|(code, n)| {
-            let mut list = cases.remove(code.as_str()).unwrap_or_default();
-            list.sort_by(|a, b| {
-                (a.classification, &a.case_id).cmp(&(b.classification, &b.case_id))
-            });
-            let more = list.len().saturating_sub(CASES_SHOWN);
+            let all = at
+                .get(code.as_str())
+                .map(|&k| std::mem::take(&mut cases[k]))
+                .unwrap_or_default();
+            let more = all.len().saturating_sub(CASES_SHOWN);
             AuthorityRow {
                 code: code.clone(),
                 name: authority_name(code),
                 reopen: number(n.reopen),
                 review: number(n.review),
-                cases: list
-                    .iter()
-                    .take(CASES_SHOWN)
+                cases: shown(all)
+                    .into_iter()
                     .map(|c| CaseRow {
                         case_id: c.case_id.clone(),
                         classification: c.classification.code(),
@@ -383,6 +385,22 @@ fn authorities(summary: &Summary, listed: &[ListedCase]) -> Vec<AuthorityRow> {
             }
         })
         .collect()
+}
+
+/// The first [`CASES_SHOWN`] of an authority's cases (given in input order) by classification
+/// and case id, in that order; cases alike in both stay in input order. An authority may have
+/// tens of thousands: the shown are picked out before they are sorted.
+fn shown(cases: Vec<&ListedCase>) -> Vec<&ListedCase> {
+    let mut cases: Vec<(usize, &ListedCase)> = cases.into_iter().enumerate().collect();
+    let order = |a: &(usize, &ListedCase), b: &(usize, &ListedCase)| {
+        (a.1.classification, &a.1.case_id, a.0).cmp(&(b.1.classification, &b.1.case_id, b.0))
+    };
+    if cases.len() > CASES_SHOWN {
+        cases.select_nth_unstable_by(CASES_SHOWN - 1, order);
+        cases.truncate(CASES_SHOWN);
+    }
+    cases.sort_unstable_by(order);
+    cases.into_iter().map(|(_, case)| case).collect()
 }
 
 /// The authority as a reader knows it: "Odense Kommune", "Ankestyrelsen".
@@ -497,6 +515,30 @@ mod tests {
         assert_eq!(decimal(12.345, 1), "12,3");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1_234_567), "1,2 MB");
+    }
+
+    #[test]
+    fn an_authoritys_first_cases_are_shown_in_order_and_alike_ones_in_input_order() {
+        use crate::rules::{Classification, Rule};
+        // More cases than are shown, in a scrambled order, many alike in class and case id.
+        let cases: Vec<ListedCase> = (0..CASES_SHOWN * 3)
+            .map(|i| ListedCase {
+                case_id: format!("SAG-{:04}", (i * 7919) % (CASES_SHOWN * 2)),
+                decided_by: "kommune:461".to_string(),
+                classification: if i % 3 == 0 {
+                    Classification::Review
+                } else {
+                    Classification::Reopen
+                },
+                rule: Rule::ALL[i % Rule::ALL.len()],
+                expected_outcome: None,
+            })
+            .collect();
+        let mut expected: Vec<&ListedCase> = cases.iter().collect();
+        expected
+            .sort_by(|a, b| (a.classification, &a.case_id).cmp(&(b.classification, &b.case_id)));
+        expected.truncate(CASES_SHOWN);
+        assert_eq!(shown(cases.iter().collect()), expected);
     }
 
     #[test]
