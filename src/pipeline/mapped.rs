@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use csv::ByteRecord;
-use memmap2::Mmap;
+use memmap2::{Advice, Mmap};
 
 mod hashing;
 mod words;
@@ -44,6 +44,9 @@ use crate::rules::Rule;
 /// What a piece's rows need, shared by all pieces of one input.
 struct Reading<'a> {
     data: &'a [u8],
+    /// The map `data` lies in, after `skip` bytes.
+    mmap: &'a Mmap,
+    skip: usize,
     layout: Layout,
     width: usize,
     map: &'a ColumnMap,
@@ -164,6 +167,11 @@ impl Reading<'_> {
         };
         let data = self.data;
         let cfg = self.cfg;
+        // The piece's pages are mapped in one call rather than a fault at a time (a hint: the
+        // pages are read all the same if it fails).
+        let _ = self
+            .mmap
+            .advise_range(Advice::PopulateRead, self.skip + start, limit - start);
         let stop = scan::scan(data, start, limit, self.layout, &mut quick, |found| {
             piece.rows += 1;
             let (lines_before, record, span) = match found {
@@ -283,6 +291,8 @@ impl Pass1<'_> {
 
         let reading = Reading {
             data,
+            mmap: &mapped,
+            skip,
             layout: Layout {
                 delimiter,
                 benefit: map.position(Col::Benefit),
