@@ -85,6 +85,7 @@ pub struct ScanConfig {
 
 /// A finished scan whose outputs are written into the staging directory but not yet in place:
 /// the command adds what it owns (summary.json, the report, the ledger's changes) and commits.
+/// The lists' last rows are still being patched in meanwhile ([`Staging::finished`] waits).
 pub struct Scanned {
     pub staging: Staging,
     pub summary: Summary,
@@ -423,18 +424,26 @@ impl ScanConfig {
     }
 }
 
-fn thread_pool(cfg: &ScanConfig) -> Result<rayon::ThreadPool, Error> {
+/// Runs `run` with the scan's threads, which have all ended when it returns (a pool merely
+/// dropped lets its threads end at their own pace, after the scan).
+fn with_threads<R>(
+    cfg: &ScanConfig,
+    run: impl FnOnce(&rayon::ThreadPool) -> Result<R, Error>,
+) -> Result<R, Error> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", cfg.threads)))
+        .build_scoped(rayon::ThreadBuilder::run, run)
+        .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", cfg.threads)))?
 }
 
 /// Runs a scan into a staging directory beside `cfg.out` (see [`Scanned`]).
 pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
+    with_threads(cfg, |pool| scan_with(cfg, pool))
+}
+
+fn scan_with(cfg: &ScanConfig, pool: &rayon::ThreadPool) -> Result<Scanned, Error> {
     let started_at = Utc::now();
     let clock = Instant::now();
-    let pool = thread_pool(cfg)?;
     let mut staging = Staging::create(&cfg.out)?;
     let names: Vec<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
     let lists = Lists::create(&staging, cfg)?;
@@ -446,7 +455,7 @@ pub fn scan(cfg: &ScanConfig) -> Result<Scanned, Error> {
         mapped_inputs,
         progress,
         ..
-    } = pass1(cfg, &pool, &staging, None, Some(lists))?;
+    } = pass1(cfg, pool, &staging, None, Some(lists))?;
     crate::memory::release_freed();
 
     // Pass 2: the rows the settling found something for, classified again and patched in.

@@ -269,7 +269,9 @@ fn scan(dir: &Path, export: &[u8], audit_all: bool, catch_all: bool) -> Result<R
         unreachable!()
     };
     let cfg = genoptag::cmd::scan::config(&args).map_err(|e| e.to_string())?;
-    let scanned = genoptag::pipeline::scan(&cfg).map_err(|e| e.to_string())?;
+    let mut scanned = genoptag::pipeline::scan(&cfg).map_err(|e| e.to_string())?;
+    // The lists' last rows may still be patched in behind the scan.
+    scanned.staging.finished().map_err(|e| e.to_string())?;
     let staging = scanned.staging.path();
     let read = |file: &str| -> Vec<csv::StringRecord> {
         csv::Reader::from_path(staging.join(file))

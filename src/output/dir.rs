@@ -114,6 +114,14 @@ impl Staging {
         }));
     }
 
+    /// Waits for the files being finished and written to disk behind the run
+    /// ([`Staging::finish_behind`], [`Staging::sync_behind`]): until then a list may still be
+    /// patched. [`Staging::commit`] waits for them itself; a caller that reads the staged files
+    /// before (a test) waits first.
+    pub fn finished(&mut self) -> Result<(), Error> {
+        self.synced()
+    }
+
     /// Waits for the files [`Staging::sync_behind`] writes to disk.
     fn synced(&mut self) -> Result<(), Error> {
         let mut result = Ok(());

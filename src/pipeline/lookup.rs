@@ -9,7 +9,7 @@ use std::io::BufReader;
 use csv::StringRecord;
 
 use super::pass1::SPILL_HEAD;
-use super::{ScanConfig, pass1, thread_pool};
+use super::{ScanConfig, pass1, with_threads};
 use crate::error::Error;
 use crate::input::columns::Col;
 use crate::input::record::{self, Parsed};
@@ -80,13 +80,12 @@ pub fn look_up(cfg: &ScanConfig, case_id: &str) -> Result<Lookup, Error> {
         audit_all: true,
         ..cfg.clone()
     };
-    let pool = thread_pool(cfg)?;
     let names: Vec<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
     // Never committed: each lookup works in its own staging directory beside this name
     // (`.genoptag-explain.genoptag-tmp-PID`), which a later lookup removes if this one is killed.
     let scratch = std::env::temp_dir().join("genoptag-explain");
     let staging = Staging::create(&scratch)?;
-    let first = pass1(cfg, &pool, &staging, Some(case_id), None)?;
+    let first = with_threads(cfg, |pool| pass1(cfg, pool, &staging, Some(case_id), None))?;
     first.progress.finish();
 
     // The case's rows, and the persons they name.
