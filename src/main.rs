@@ -20,6 +20,7 @@ fn main() {
         }
         Command::History(args) => cmd::history::run(args),
     };
+    genoptag::memory::keep_memory_to_the_end();
     match result {
         Ok(code) => std::process::exit(code),
         Err(err) => {

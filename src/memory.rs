@@ -28,3 +28,11 @@ pub fn release_freed() {
     // safe to call at any time, from any thread.
     unsafe { mi_collect(true) }
 }
+
+/// Lets the process end without mimalloc giving its memory back range by range: the system
+/// takes it all at once at exit. At the end of the 10M-row scan, mimalloc's collection on exit
+/// made some 60 `madvise` calls, 11 ms; called when the command is done, just before exit.
+pub fn keep_memory_to_the_end() {
+    // SAFETY: as in `keep_freed_memory_a_while`; a negative delay turns purging off.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+}
