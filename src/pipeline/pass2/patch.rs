@@ -52,8 +52,10 @@ enum Op {
     Write(Vec<u8>),
 }
 
-/// How much a patch reads or writes at a time.
-const BUFFER: usize = 1 << 20;
+/// How much a patch reads or writes at a time: little enough that what it copies stays in
+/// the processor's cache (on the 10M-row file pass 2 took 92 ms with 64 KiB, 101 ms with 1 MiB,
+/// medians of five; a quarter of it or more is written straight from where it was read).
+const BUFFER: usize = 64 << 10;
 
 impl Patch {
     pub(crate) fn new(staging: &Staging, name: &str) -> Patch {
