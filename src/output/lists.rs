@@ -137,6 +137,11 @@ pub fn write_behind_to(file: &File, len: Option<u64>) {
     let _ = (file, len);
 }
 
+/// How much of a CSV output is gathered before it is written: little enough to stay in the
+/// processor's cache while the kernel copies it (pass 1 of the 10M-row scan, five runs each:
+/// 865 ms with 128 KiB, 898 ms and 4-8 MB more memory with 1 MiB).
+pub const WRITE_BUFFER: usize = 128 << 10;
+
 /// One CSV output file.
 pub struct CsvOut {
     name: String,
@@ -162,7 +167,7 @@ impl CsvOut {
         header: &[&str],
         excel: bool,
     ) -> Result<CsvOut, Error> {
-        let mut file = BufWriter::with_capacity(1 << 20, staging.create_file(name)?);
+        let mut file = BufWriter::with_capacity(WRITE_BUFFER, staging.create_file(name)?);
         if excel {
             file.write_all(b"\xEF\xBB\xBF")
                 .map_err(|e| Error::output(staging.path().join(name), e))?;

@@ -6,6 +6,7 @@
 use super::grounds::Kept;
 use super::render::push_number;
 use super::*;
+use crate::output::lists::WRITE_BUFFER;
 
 /// The spill file of pass 1, in the staging directory: kind, input, line, where the row stands
 /// in each list ([`Lists::at`]), then the canonical columns (kinds `B` and `O`), or where the row
@@ -246,7 +247,7 @@ pub(super) fn pass1(
 ) -> Result<FirstPass, Error> {
     let mut rejects = CsvOut::create(staging, "rejects.csv", &REJECT_COLUMNS, cfg.excel)?;
     let mut spill = Spill {
-        file: BufWriter::with_capacity(1 << 20, staging.create_file(SPILL)?),
+        file: BufWriter::with_capacity(WRITE_BUFFER, staging.create_file(SPILL)?),
         head: Vec::with_capacity(64),
         len: 0,
         starts: Starts::default(),
