@@ -62,10 +62,11 @@ pub fn run(args: &ScanArgs) -> Result<i32, Error> {
             ledger::run::finish(ledger, scanned, &opts)?
         }
         None => {
-            report::write(&scanned.staging, &scanned.summary, &scanned.listed, None)?;
-            scanned.summary.write(&scanned.staging)?;
+            let mut staging = scanned.staging;
+            report::write(&mut staging, &scanned.summary, &scanned.listed, None)?;
+            scanned.summary.write(&mut staging)?;
             ledger::run::Finished {
-                out: scanned.staging.commit()?,
+                out: staging.commit()?,
                 summary: scanned.summary,
                 changes_sentence: None,
             }

@@ -48,7 +48,7 @@ pub struct Options<'a> {
 /// Writes the ledger's outputs and the report, commits the outputs, then records the run.
 pub fn finish(ledger: Ledger, scanned: Scanned, opts: &Options) -> Result<Finished, Error> {
     let Scanned {
-        staging,
+        mut staging,
         mut summary,
         listed,
         input_sha256,
@@ -80,8 +80,8 @@ pub fn finish(ledger: Ledger, scanned: Scanned, opts: &Options) -> Result<Finish
     summary.changes = Some(counts);
     let mut trend: Vec<TrendPoint> = past.iter().map(trend_point).collect();
     trend.push(this_run(run_id, &summary));
-    report::write(&staging, &summary, &listed, Some(&trend))?;
-    summary.write(&staging)?;
+    report::write(&mut staging, &summary, &listed, Some(&trend))?;
+    summary.write(&mut staging)?;
     let out = staging.commit()?;
 
     let unrecorded = |e: Error| Error::Ledger {

@@ -131,7 +131,7 @@ struct Page<'a> {
 
 /// Writes `report.html` into the staging directory; `trend` is the ledger's runs, this one last.
 pub fn write(
-    staging: &Staging,
+    staging: &mut Staging,
     summary: &Summary,
     listed: &[ListedCase],
     trend: Option<&[TrendPoint]>,
@@ -140,8 +140,10 @@ pub fn write(
         .map_err(|e| Error::output(FILE, std::io::Error::other(e.to_string())))?;
     let mut file = staging.create_file(FILE)?;
     file.write_all(html.as_bytes())
-        .and_then(|_| file.sync_all())
-        .map_err(|e| Error::output(FILE, e))
+        .map_err(|e| Error::output(FILE, e))?;
+    // It goes to disk while the run ends; the commit waits for it.
+    staging.sync_behind(&[FILE]);
+    Ok(())
 }
 
 /// The page as text.

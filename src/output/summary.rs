@@ -165,14 +165,16 @@ pub struct ListCountsWithNotAffected {
 pub const INCOMPLETE_NOTICE: &str = "Identification is incomplete (rejected rows or REVIEW cases): as Ankestyrelsen requires, the authority must also inform the public (website, press) that citizens can ask to have their danskbonus case reopened.";
 
 impl Summary {
-    pub fn write(&self, staging: &Staging) -> Result<(), Error> {
+    pub fn write(&self, staging: &mut Staging) -> Result<(), Error> {
         let mut file = staging.create_file("summary.json")?;
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::output("summary.json", std::io::Error::other(e)))?;
         file.write_all(text.as_bytes())
             .and_then(|_| file.write_all(b"\n"))
-            .and_then(|_| file.sync_all())
-            .map_err(|e| Error::output("summary.json", e))
+            .map_err(|e| Error::output("summary.json", e))?;
+        // It goes to disk while the run ends; the commit waits for it.
+        staging.sync_behind(&["summary.json"]);
+        Ok(())
     }
 
     /// The short table on stderr at the end of a run.
