@@ -43,8 +43,8 @@ use crate::rules::Rule;
 
 /// What a piece's rows need, shared by all pieces of one input.
 struct Reading<'a> {
-    data: &'a [u8],
-    /// The map `data` lies in, after `skip` bytes.
+    /// The mapped file, whose data ([`Reading::data`]) starts after `skip` bytes (a byte-order
+    /// mark).
     mmap: &'a Mmap,
     skip: usize,
     layout: Layout,
@@ -118,6 +118,11 @@ impl Tally {
 }
 
 impl Reading<'_> {
+    /// The file's bytes after its byte-order mark.
+    fn data(&self) -> &[u8] {
+        &self.mmap[self.skip..]
+    }
+
     /// What the spill file holds of a bonus-related row. In a scan, where it stands in the
     /// input, which pass 2 opens again. Otherwise (`explain`) its canonical columns: when the
     /// export has `,` between the canonical columns in their order and the row is UTF-8 with no
@@ -131,7 +136,7 @@ impl Reading<'_> {
                 end: span.end as u64,
             };
         }
-        let raw = &self.data[span.start..span.end];
+        let raw = &self.data()[span.start..span.end];
         if self.canonical
             && !raw.contains(&b'\r')
             && !matches!(self.decoding, Decoding::Windows1252)
@@ -165,7 +170,7 @@ impl Reading<'_> {
             // Room for a row kept in 2 KiB of input (one in 17 rows of 120 bytes); more grow it.
             kept: Vec::with_capacity((limit - start) / 2048),
         };
-        let data = self.data;
+        let data = self.data();
         let cfg = self.cfg;
         // The piece's pages are mapped in one call rather than a fault at a time (a hint: the
         // pages are read all the same if it fails).
@@ -290,7 +295,6 @@ impl Pass1<'_> {
         let header_lines = scan::count_line_ends(data, 0, header_end);
 
         let reading = Reading {
-            data,
             mmap: &mapped,
             skip,
             layout: Layout {
@@ -396,7 +400,7 @@ impl Pass1<'_> {
         // than threads keep the threads busy (one more left the writing thread waiting).
         let in_flight = rayon::current_num_threads().max(1) + 2;
         let mut written = Written {
-            expected: pieces.first().map_or(reading.data.len(), |p| p.0),
+            expected: pieces.first().map_or(reading.data().len(), |p| p.0),
             lines: reading.header_lines,
             rows: 0,
             done: AtomicU64::new(0),
@@ -442,7 +446,7 @@ impl Pass1<'_> {
         piece: Piece,
         written: &mut Written,
     ) -> Result<(), Error> {
-        if written.expected >= reading.data.len() {
+        if written.expected >= reading.data().len() {
             return Ok(());
         }
         let piece = if piece.start == written.expected {
