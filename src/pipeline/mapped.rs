@@ -348,7 +348,7 @@ impl Pass1<'_> {
             released: 0,
         };
         let rows = self.read_pieces(s, source, &reading, &pieces, &mut hashing, progress)?;
-        hashing.update(&bytes[hashing.hashed..]);
+        hashing.hash_to(bytes.len());
         let digest = hashing.digest.finish();
         let sha256 = match hashing.sha256 {
             Some(sha256) => sha256.finish(),
@@ -421,13 +421,11 @@ impl Pass1<'_> {
                     read(i + in_flight);
                 }
                 // Its bytes are hashed, on this thread and any idle one.
-                let hash_to = mapped.skip + piece.limit;
-                let bytes: &[u8] = mapped.map;
-                mapped.update(&bytes[mapped.hashed.min(hash_to)..hash_to]);
-                mapped.hashed = mapped.hashed.max(hash_to);
+                mapped.hash_to(mapped.skip + piece.limit);
+                let limit = piece.limit;
                 self.write_in_order(s, source, reading, piece, &mut written)?;
                 // The piece is hashed and copied from: its pages can go.
-                mapped.release(hash_to - mapped.skip);
+                mapped.release(limit);
                 progress.update(&written.done, 0);
             }
             Ok::<(), Error>(())

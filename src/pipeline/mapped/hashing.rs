@@ -50,17 +50,24 @@ pub(super) struct Mapped<'m> {
     pub(super) digest: Digest,
     /// The input's SHA-256 for the ledger, when asked for besides another digest.
     pub(super) sha256: Option<Digest>,
+    /// Where the bytes hashed so far end (an offset in the map).
     pub(super) hashed: usize,
     /// Where the pages let go end.
     pub(super) released: usize,
 }
 
 impl Mapped<'_> {
-    pub(super) fn update(&mut self, bytes: &[u8]) {
+    /// Hashes the map's bytes from where the hashing stands to `end` (an offset in the map).
+    pub(super) fn hash_to(&mut self, end: usize) {
+        if end <= self.hashed {
+            return;
+        }
+        let bytes = &self.map[self.hashed..end];
         self.digest.update(bytes);
         if let Some(sha256) = &mut self.sha256 {
             sha256.update(bytes);
         }
+        self.hashed = end;
     }
 
     /// Lets go of the pages before `data_end` (a data offset) that are hashed too, so that the
