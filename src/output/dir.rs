@@ -15,7 +15,7 @@ pub struct Staging {
     dir: PathBuf,
     target: PathBuf,
     committed: bool,
-    /// Files being written to disk in the background ([`Staging::sync_behind`]).
+    /// Files being finished and written to disk in the background ([`Staging::finish_behind`]).
     syncing: Vec<std::thread::JoinHandle<Result<(), Error>>>,
 }
 
@@ -119,15 +119,13 @@ impl Staging {
     /// patched. [`Staging::commit`] waits for them itself; a caller that reads the staged files
     /// before (a test) waits first.
     pub fn finished(&mut self) -> Result<(), Error> {
-        self.synced()
-    }
-
-    /// Waits for the files [`Staging::sync_behind`] writes to disk.
-    fn synced(&mut self) -> Result<(), Error> {
         let mut result = Ok(());
         for syncing in self.syncing.drain(..) {
             let done = syncing.join().unwrap_or_else(|_| {
-                Err(Error::output(&self.dir, io::Error::other("fsync panicked")))
+                Err(Error::output(
+                    &self.dir,
+                    io::Error::other("finishing a file panicked"),
+                ))
             });
             result = result.and(done);
         }
@@ -136,7 +134,7 @@ impl Staging {
 
     /// Puts the staging directory in the target's place, once every file in it is on disk.
     pub fn commit(mut self) -> Result<PathBuf, Error> {
-        self.synced()?;
+        self.finished()?;
         let old = sibling(&self.target, "genoptag-old");
         let had_old = self.target.exists();
         if had_old {
@@ -221,7 +219,7 @@ fn rename(from: &Path, to: &Path) -> Result<(), Error> {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        let _ = self.synced();
+        let _ = self.finished();
         if !self.committed {
             let _ = fs::remove_dir_all(&self.dir);
         }
@@ -257,15 +255,18 @@ mod tests {
         let target = dir.path().join("out");
         fs::create_dir(&target).unwrap();
         fs::write(target.join("summary.json"), "old").unwrap();
+        let commit_fails_keeping_the_old = |staging: Staging, cause: &str| {
+            let err = staging.commit().unwrap_err().to_string();
+            assert!(err.contains(cause), "{err}");
+            assert_eq!(
+                fs::read_to_string(target.join("summary.json")).unwrap(),
+                "old"
+            );
+        };
         let mut staging = Staging::create(&target).unwrap();
         fs::write(staging.path().join("audit.csv"), "new").unwrap();
         staging.sync_behind(&["audit.csv", "missing.csv"]);
-        let err = staging.commit().unwrap_err().to_string();
-        assert!(err.contains("missing.csv"), "{err}");
-        assert_eq!(
-            fs::read_to_string(target.join("summary.json")).unwrap(),
-            "old"
-        );
+        commit_fails_keeping_the_old(staging, "missing.csv");
 
         // A file finished behind the run (the lists' last rows patched in) that failed.
         let mut staging = Staging::create(&target).unwrap();
@@ -273,12 +274,7 @@ mod tests {
         staging.finish_behind("audit.csv", || {
             Err(Error::output("audit.csv", io::Error::other("disk full")))
         });
-        let err = staging.commit().unwrap_err().to_string();
-        assert!(err.contains("disk full"), "{err}");
-        assert_eq!(
-            fs::read_to_string(target.join("summary.json")).unwrap(),
-            "old"
-        );
+        commit_fails_keeping_the_old(staging, "disk full");
 
         let mut staging = Staging::create(&target).unwrap();
         fs::write(staging.path().join("summary.json"), "new").unwrap();
