@@ -10,3 +10,4 @@ pub mod memory;
 pub mod output;
 pub mod pipeline;
 pub mod rules;
+pub mod timings;

@@ -7,6 +7,7 @@ use genoptag::cli::{Cli, Command};
 use genoptag::cmd;
 
 fn main() {
+    genoptag::timings::mark("start");
     no_huge_pages();
     genoptag::memory::keep_freed_memory_a_while();
     let cli = Cli::parse();
@@ -21,6 +22,7 @@ fn main() {
         Command::History(args) => cmd::history::run(args),
     };
     genoptag::memory::keep_memory_to_the_end();
+    genoptag::timings::mark("end");
     match result {
         Ok(code) => std::process::exit(code),
         Err(err) => {

@@ -456,6 +456,7 @@ fn scan_with(cfg: &ScanConfig, pool: &rayon::ThreadPool) -> Result<Scanned, Erro
         progress,
         ..
     } = pass1(cfg, pool, &staging, None, Some(lists))?;
+    crate::timings::mark("pass 1 and settling");
     crate::memory::release_freed();
 
     // Pass 2: the rows the settling found something for, classified again and patched in.
@@ -473,6 +474,7 @@ fn scan_with(cfg: &ScanConfig, pool: &rayon::ThreadPool) -> Result<Scanned, Erro
         )
     })?;
     std::fs::remove_file(&spill.path).map_err(|e| Error::output(&spill.path, e))?;
+    crate::timings::mark("pass 2");
     if cfg.split_by_authority {
         // The lists are read again for the lists per authority: they are finished first.
         for patch in patches {

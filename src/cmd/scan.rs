@@ -63,8 +63,10 @@ pub fn run(args: &ScanArgs) -> Result<i32, Error> {
         }
         None => {
             let mut staging = scanned.staging;
+            crate::timings::mark("summary and listed cases");
             report::write(&mut staging, &scanned.summary, &scanned.listed, None)?;
             scanned.summary.write(&mut staging)?;
+            crate::timings::mark("report");
             ledger::run::Finished {
                 out: staging.commit()?,
                 summary: scanned.summary,

@@ -135,6 +135,7 @@ impl Staging {
     /// Puts the staging directory in the target's place, once every file in it is on disk.
     pub fn commit(mut self) -> Result<PathBuf, Error> {
         self.finished()?;
+        crate::timings::mark("lists finished and synced");
         let old = sibling(&self.target, "genoptag-old");
         let had_old = self.target.exists();
         if had_old {
@@ -142,8 +143,10 @@ impl Staging {
         }
         rename(&self.dir, &self.target)?;
         self.committed = true;
+        crate::timings::mark("output in place");
         if had_old {
             remove_output(&old).map_err(|e| Error::output(&old, e))?;
+            crate::timings::mark("previous output removed");
         }
         Ok(self.target.clone())
     }
