@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::input::kommuner;
 use crate::output::chart;
 use crate::output::dir::Staging;
+use crate::output::lists::WRITE_BUFFER;
 use crate::output::summary::{ChangeCounts, ListCountsWithNotAffected, Summary, local_minute};
 use crate::pipeline::ListedCase;
 
@@ -136,22 +137,23 @@ pub fn write(
     listed: &[ListedCase],
     trend: Option<&[TrendPoint]>,
 ) -> Result<(), Error> {
-    let html = render(summary, listed, trend)
-        .map_err(|e| Error::output(FILE, std::io::Error::other(e.to_string())))?;
-    let mut file = staging.create_file(FILE)?;
-    file.write_all(html.as_bytes())
+    // Written as it is rendered: the page (3.6 MB on the 10M-row scan) is never held whole.
+    let mut file = std::io::BufWriter::with_capacity(WRITE_BUFFER, staging.create_file(FILE)?);
+    page(summary, listed, trend)
+        .write_into(&mut file)
+        .and_then(|()| file.flush())
         .map_err(|e| Error::output(FILE, e))?;
     // It goes to disk while the run ends; the commit waits for it.
     staging.sync_behind(&[FILE]);
     Ok(())
 }
 
-/// The page as text.
-pub fn render(
-    summary: &Summary,
-    listed: &[ListedCase],
+/// The page, to be rendered.
+fn page<'a>(
+    summary: &'a Summary,
+    listed: &'a [ListedCase],
     trend: Option<&[TrendPoint]>,
-) -> askama::Result<String> {
+) -> Page<'a> {
     let c = &summary.counts;
     let share = |n: u64| {
         if c.evaluated == 0 {
@@ -212,7 +214,7 @@ pub fn render(
         ));
     }
     let years = counted_years(&summary.by_decision_year);
-    let page = Page {
+    Page {
         s: summary,
         started_local: local_minute(&summary.started_at),
         elapsed: format!("{} s", decimal(summary.elapsed_seconds, 1)),
@@ -305,8 +307,7 @@ pub fn render(
             })
             .collect(),
         trend_omitted: trend.map_or(0, |t| t.len().saturating_sub(RUNS_IN_TABLE)),
-    };
-    page.render()
+    }
 }
 
 /// The decision years from the first to the last with a REOPEN, REVIEW or NOT_AFFECTED row
