@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufWriter, IsTerminal, Write as _};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -99,7 +100,8 @@ pub struct Scanned {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedCase {
     pub case_id: String,
-    pub decided_by: String,
+    /// Shared by the cases of one authority (a run may list hundreds of thousands).
+    pub decided_by: Arc<str>,
     pub classification: Classification,
     pub rule: Rule,
     pub expected_outcome: Option<rules::Outcome>,
@@ -210,7 +212,7 @@ struct Tally {
     /// The REOPEN and REVIEW cases, in output order.
     listed: Vec<Listed>,
     /// The `decided_by` of the listed cases, each once, and where it stands.
-    authorities: Vec<String>,
+    authorities: Vec<Arc<str>>,
     authority_index: HashMap<String, u16>,
     input_sha256: Vec<Option<String>>,
 }
@@ -298,7 +300,7 @@ impl Tally {
             None => {
                 let i =
                     u16::try_from(self.authorities.len()).expect("fewer than 65536 authorities");
-                self.authorities.push(decided_by.clone());
+                self.authorities.push(decided_by.as_str().into());
                 self.authority_index.insert(decided_by.clone(), i);
                 i
             }
@@ -584,7 +586,7 @@ mod tests {
         let cases = tally.listed_cases();
         let ids: Vec<(&str, &str)> = cases
             .iter()
-            .map(|c| (c.case_id.as_str(), c.decided_by.as_str()))
+            .map(|c| (c.case_id.as_str(), &*c.decided_by))
             .collect();
         assert_eq!(
             ids,

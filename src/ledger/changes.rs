@@ -51,7 +51,7 @@ pub fn current(listed: &[ListedCase]) -> BTreeMap<Key, Listing> {
                 .map_or(String::new(), |o| o.code().to_string()),
         };
         lists
-            .entry((case.case_id.clone(), case.decided_by.clone()))
+            .entry((case.case_id.clone(), case.decided_by.to_string()))
             .and_modify(|l| {
                 if listing < *l {
                     *l = listing.clone();
@@ -151,7 +151,7 @@ mod tests {
     fn listed(case_id: &str, classification: Classification, rule: Rule) -> ListedCase {
         ListedCase {
             case_id: case_id.to_string(),
-            decided_by: "kommune:461".to_string(),
+            decided_by: "kommune:461".into(),
             classification,
             rule,
             expected_outcome: Some(Outcome::Assess),

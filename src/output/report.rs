@@ -351,7 +351,7 @@ fn authorities(summary: &Summary, listed: &[ListedCase]) -> Vec<AuthorityRow> {
     let mut at: HashMap<&str, usize> = HashMap::new();
     let mut cases: Vec<Vec<&ListedCase>> = Vec::new();
     for case in listed {
-        let k = *at.entry(case.decided_by.as_str()).or_insert_with(|| {
+        let k = *at.entry(&*case.decided_by).or_insert_with(|| {
             cases.push(Vec::new());
             cases.len() - 1
         });
@@ -527,7 +527,7 @@ mod tests {
         let cases: Vec<ListedCase> = (0..CASES_SHOWN * 3)
             .map(|i| ListedCase {
                 case_id: format!("SAG-{:04}", (i * 7919) % (CASES_SHOWN * 2)),
-                decided_by: "kommune:461".to_string(),
+                decided_by: "kommune:461".into(),
                 classification: if i % 3 == 0 {
                     Classification::Review
                 } else {
