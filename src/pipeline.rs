@@ -458,7 +458,7 @@ fn scan_with(cfg: &ScanConfig, pool: &rayon::ThreadPool) -> Result<Scanned, Erro
         progress,
         ..
     } = pass1(cfg, pool, &staging, None, Some(lists))?;
-    crate::timings::mark("pass 1 and settling");
+    crate::timings::mark("settling");
     crate::memory::release_freed();
 
     // Pass 2: the rows the settling found something for, classified again and patched in.

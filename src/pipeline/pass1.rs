@@ -287,6 +287,7 @@ pub(super) fn pass1(
         lists.flush()?;
     }
 
+    crate::timings::mark("pass 1");
     crate::memory::release_freed();
     // The keys are sorted on the scan's threads.
     pool.install(|| index.settle_sorting_with(&|keys| keys.par_sort_unstable()));
