@@ -289,8 +289,21 @@ pub(super) fn pass1(
 
     crate::timings::mark("pass 1");
     crate::memory::release_freed();
-    // The keys are sorted on the scan's threads.
-    pool.install(|| index.settle_sorting_with(&|keys| keys.par_sort_unstable()));
+    // The keys are gathered and sorted on the scan's threads. A row without a key is gathered
+    // as one that sorts last (row numbers are below `u32::MAX`), and cut off once sorted: a
+    // gathering that leaves rows out would hold its keys twice for a while.
+    const NO_KEY: (u64, u32) = (u64::MAX, u32::MAX);
+    pool.install(|| {
+        index.settle_sorting_with(&|n, key| {
+            let mut keys: Vec<(u64, u32)> = (0..n)
+                .into_par_iter()
+                .map(|i| key(i).map_or(NO_KEY, |k| (k, i)))
+                .collect();
+            keys.par_sort_unstable();
+            keys.truncate(keys.partition_point(|&k| k < NO_KEY));
+            keys
+        })
+    });
     Ok(FirstPass {
         index,
         tally,

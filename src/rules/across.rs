@@ -216,21 +216,25 @@ fn content_key_in(case: &Case, bytes: &mut Vec<u8>) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
-/// How the settling sorts its keys with their rows: the caller may sort on many threads (the
-/// pipeline does; the rules know none).
-pub type SortKeys = dyn Fn(&mut [(u64, u32)]) + Sync;
+/// A row's key for the settling, if the row takes part: 64 bits of it.
+pub type RowKey<'a> = dyn Fn(u32) -> Option<u64> + Sync + 'a;
+
+/// How the settling gets its rows' keys: `sorted_keys(n, key)` is `(key(i), i)` for each row
+/// `i < n` that has a key, sorted. The caller may do it on many threads (the pipeline does; the
+/// rules know none): [`sorted_keys`] is the plain way.
+pub type SortedKeys = dyn Fn(u32, &RowKey<'_>) -> Vec<(u64, u32)> + Sync;
+
+/// The rows' keys, sorted, on this thread (see [`SortedKeys`]).
+pub fn sorted_keys(n: u32, key: &RowKey<'_>) -> Vec<(u64, u32)> {
+    let mut keys: Vec<(u64, u32)> = (0..n).filter_map(|i| key(i).map(|k| (k, i))).collect();
+    keys.sort_unstable();
+    keys
+}
 
 /// Calls `each` with every group of rows that share a key, each group in input order. The rows
-/// are sorted by 64 bits of the key (16 bytes a row, compared in place); only rows that share
-/// those 64 bits are told apart by the whole key.
-fn for_each_group(
-    rows: impl Iterator<Item = u32>,
-    key: impl Fn(u32) -> u128,
-    sort: &SortKeys,
-    mut each: impl FnMut(&[u32]),
-) {
-    let mut sorted: Vec<(u64, u32)> = rows.map(|i| (key(i) as u64, i)).collect();
-    sort(&mut sorted);
+/// come sorted by 64 bits of the key (16 bytes a row, compared in place, see [`SortedKeys`]);
+/// only rows that share those 64 bits are told apart by the whole `key`.
+fn for_each_group(sorted: &[(u64, u32)], key: impl Fn(u32) -> u128, mut each: impl FnMut(&[u32])) {
     let mut group = Vec::new();
     for run in sorted.chunk_by(|a, b| a.0 == b.0) {
         if let [(_, row)] = run {
@@ -291,11 +295,11 @@ impl Index {
 
     /// Settles duplicates and step 7 for every row. Call once, after the last row is pushed.
     pub fn settle(&mut self) {
-        self.settle_sorting_with(&|keys| keys.sort_unstable());
+        self.settle_sorting_with(&sorted_keys);
     }
 
-    /// [`Index::settle`], sorting its keys with `sort`.
-    pub fn settle_sorting_with(&mut self, sort: &SortKeys) {
+    /// [`Index::settle`], getting its keys sorted from `sort`.
+    pub fn settle_sorting_with(&mut self, sort: &SortedKeys) {
         let mut settled = vec![Settled::default(); self.entries.len()];
         self.settle_duplicates(&mut settled, sort);
         self.settle_persons(&mut settled, sort);
@@ -319,40 +323,38 @@ impl Index {
 
     /// SPEC §3.3: identical rows with one case id are one decision (later copies point to the
     /// first); differing rows with one case id conflict.
-    fn settle_duplicates(&self, settled: &mut [Settled], sort: &SortKeys) {
-        let rows = 0..self.entries.len() as u32;
-        for_each_group(
-            rows,
-            |i| self.entries[i as usize].case_key,
-            sort,
-            |group| {
-                if group.len() < 2 {
-                    return;
-                }
-                let first_content = self.entries[group[0] as usize].content;
-                let conflicting = group
+    fn settle_duplicates(&self, settled: &mut [Settled], sort: &SortedKeys) {
+        let case_key = |i: u32| self.entries[i as usize].case_key;
+        let sorted = sort(self.entries.len() as u32, &|i| Some(case_key(i) as u64));
+        for_each_group(&sorted, case_key, |group| {
+            if group.len() < 2 {
+                return;
+            }
+            let first_content = self.entries[group[0] as usize].content;
+            let conflicting = group
+                .iter()
+                .any(|&i| self.entries[i as usize].content != first_content);
+            for (k, &i) in group.iter().enumerate() {
+                let content = self.entries[i as usize].content;
+                settled[i as usize].conflicting = conflicting;
+                settled[i as usize].duplicate_of = group[..k]
                     .iter()
-                    .any(|&i| self.entries[i as usize].content != first_content);
-                for (k, &i) in group.iter().enumerate() {
-                    let content = self.entries[i as usize].content;
-                    settled[i as usize].conflicting = conflicting;
-                    settled[i as usize].duplicate_of = group[..k]
-                        .iter()
-                        .copied()
-                        .find(|&j| self.entries[j as usize].content == content);
-                }
-            },
-        );
+                    .copied()
+                    .find(|&j| self.entries[j as usize].content == content);
+            }
+        });
     }
 
     /// SPEC §4 step 7, over the rows of each person (duplicates left out; they take the facts of
     /// the row they repeat).
-    fn settle_persons(&self, settled: &mut [Settled], sort: &SortKeys) {
+    fn settle_persons(&self, settled: &mut [Settled], sort: &SortedKeys) {
         let person = |i: u32| self.entries[i as usize].person;
-        let rows: Vec<u32> = (0..self.entries.len() as u32)
-            .filter(|&i| settled[i as usize].duplicate_of.is_none() && person(i) != NO_PERSON)
-            .collect();
-        for_each_group(rows.into_iter(), person, sort, |rows| {
+        let duplicates: &[Settled] = settled;
+        let sorted = sort(self.entries.len() as u32, &|i| {
+            let p = person(i);
+            (duplicates[i as usize].duplicate_of.is_none() && p != NO_PERSON).then_some(p as u64)
+        });
+        for_each_group(&sorted, person, |rows| {
             // A person's only row learns nothing from the others: its facts stay the defaults.
             if rows.len() > 1 {
                 self.settle_person(rows, settled);
@@ -463,13 +465,8 @@ mod tests {
         // Keys 1 and 1 + 2^64 share their low 64 bits; 7 stands alone.
         let keys: [u128; 6] = [1, 7, 1 + (1 << 64), 1, 1 + (1 << 64), 1];
         let mut groups = Vec::new();
-        let sort: &SortKeys = &|keys| keys.sort_unstable();
-        for_each_group(
-            0..6,
-            |i| keys[i as usize],
-            sort,
-            |g| groups.push(g.to_vec()),
-        );
+        let sorted = sorted_keys(6, &|i| Some(keys[i as usize] as u64));
+        for_each_group(&sorted, |i| keys[i as usize], |g| groups.push(g.to_vec()));
         groups.sort();
         assert_eq!(groups, vec![vec![0, 3, 5], vec![1], vec![2, 4]]);
     }
