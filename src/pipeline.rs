@@ -318,7 +318,9 @@ impl Tally {
     /// Replaces the listed cases of the rows pass 2 classified again (by bonus-row number, in
     /// order) with what they are now.
     fn relist(&mut self, again: Vec<(u32, Option<Listed>)>) {
-        let mut old = std::mem::take(&mut self.listed).into_iter().peekable();
+        let old = std::mem::take(&mut self.listed);
+        self.listed = Vec::with_capacity(old.len() + again.len());
+        let mut old = old.into_iter().peekable();
         for (n, listed) in again {
             while let Some(before) = old.next_if(|l| l.n < n) {
                 self.listed.push(before);
