@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufWriter, IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,7 +34,7 @@ use crate::input::records::{self, Records};
 use crate::input::source::{DigestKind, Source};
 use crate::input::values::Vocabulary;
 use crate::output::dir::Staging;
-use crate::output::lists::{CsvOut, LIST_COLUMNS, REJECT_COLUMNS, RowEncoder};
+use crate::output::lists::{CsvOut, LIST_COLUMNS, REJECT_COLUMNS};
 use crate::output::pseudonym::Pseudonymizer;
 use crate::output::split::split_lists;
 use crate::output::summary::{
@@ -50,10 +50,12 @@ mod mapped;
 mod pass1;
 mod pass2;
 mod render;
+mod spill;
 
-use self::pass1::{FirstPass, Pass1, caught_word, pass1, spill_columns, verdict};
+use self::pass1::{FirstPass, Pass1, caught_word, pass1, verdict};
 use self::pass2::pass2;
 use self::render::{Rendered, Style};
+use self::spill::spill_columns;
 
 pub use lookup::{CaseRow, Looked, Lookup, RejectedRow, Related, look_up};
 

@@ -8,7 +8,7 @@ use std::io::BufReader;
 
 use csv::StringRecord;
 
-use super::pass1::SPILL_HEAD;
+use super::spill::SPILL_HEAD;
 use super::{ScanConfig, pass1, with_threads};
 use crate::error::Error;
 use crate::input::columns::Col;

@@ -31,7 +31,7 @@ mod words;
 
 use self::hashing::{Digest, Mapped};
 use self::words::Word;
-use super::pass1::{FileIdentity, MappedInput};
+use super::spill::{FileIdentity, MappedInput};
 use super::{First, Pass1, Progress, SpillRow, Tally, caught_word, spill_columns, verdict};
 use crate::error::Error;
 use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};

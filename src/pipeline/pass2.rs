@@ -11,7 +11,7 @@ use std::os::unix::fs::FileExt as _;
 mod patch;
 
 pub(super) use self::patch::Patch;
-use super::pass1::{FileIdentity, InInput, MappedInput, SPILL_HEAD, Spilled};
+use super::spill::{FileIdentity, InInput, MappedInput, SPILL_HEAD, Spilled};
 use super::*;
 use crate::input::scan::RecordParser;
 
