@@ -259,3 +259,51 @@ fn a_cut_fooled_by_lines_like_records_inside_a_quoted_field_is_read_again() {
     }
     file_and_stdin_agree("fooled.csv", text.as_bytes());
 }
+
+/// Another program that cuts an export short while the scan reads it through its memory map
+/// (an export job writing the file anew) makes a page unreadable: the run ends with an error
+/// that names the file, not a "Bus error", and the last run's output stays as it was.
+#[test]
+fn an_export_cut_short_while_it_is_read_ends_the_run_with_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.csv");
+    let text = export(4000, ',', "\n", 11);
+    assert!(
+        text.len() > 256 << 10,
+        "{} bytes: several pages",
+        text.len()
+    );
+    fs::write(&input, &text).unwrap();
+    let input = input.to_str().unwrap();
+    let out = dir.path().join("out");
+    scan(input, &out, None, &[]);
+    let kept = fs::read(out.join("audit.csv")).unwrap();
+
+    let run = Command::new(env!("CARGO_BIN_EXE_genoptag"))
+        .args(["scan", input, "--quiet", "--chunk-size", "65536", "--out"])
+        .arg(&out)
+        .env("GENOPTAG_TEST_FAIL_AT", "input-cut")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&run.stderr),
+        format!(
+            "genoptag: error: {input}: the file was cut short while it was read (is another \
+             program writing it?): scan it again once it is complete\n"
+        )
+    );
+    assert!(run.stdout.is_empty());
+    assert_eq!(fs::read(out.join("audit.csv")).unwrap(), kept);
+
+    // Written again in full, it is scanned, and the cut run's staging directory is gone.
+    fs::write(input, &text).unwrap();
+    scan(input, &out, None, &[]);
+    assert_eq!(fs::read(out.join("audit.csv")).unwrap(), kept);
+    let left: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("genoptag-tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -7,6 +7,8 @@
 //! would: no clean-up runs) at a named point — `classified` (after classification, before the
 //! ledger is touched) or `ledger-commit` (the run recorded in the open transaction, outputs in
 //! place, just before the commit). It exists for the crash-safety tests and is not for operators.
+//! One more point does not abort: `input-cut` cuts a mapped input to half its length once its
+//! pieces are planned, as another program writing the file would (`pipeline::mapped::guard`).
 
 use std::path::PathBuf;
 use std::time::Duration;

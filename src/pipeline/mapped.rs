@@ -26,6 +26,7 @@ use std::sync::{Mutex, PoisonError};
 use csv::ByteRecord;
 use memmap2::{Advice, Mmap};
 
+mod guard;
 mod hashing;
 mod words;
 
@@ -254,12 +255,13 @@ impl Pass1<'_> {
             return Ok(None);
         }
         // SAFETY: the map is read only. Another process that truncates the file while it is
-        // read would end this one (SIGBUS), as it would any reader of a memory-mapped file; an
-        // export being scanned is not written to.
+        // read makes a page of it unreadable (SIGBUS): `guard` then ends the run with an error
+        // naming the file, as nothing read from the map can be trusted any more.
         let Ok(mapped) = (unsafe { Mmap::map(&file) }) else {
             return Ok(None);
         };
         let bytes: &[u8] = &mapped;
+        let _guard = guard::Guard::new(bytes, file_name);
 
         // The encoding and the delimiter, from the first bytes, as `source::open` finds them.
         let first = &bytes[..bytes.len().min(source::SAMPLE)];
@@ -347,6 +349,12 @@ impl Pass1<'_> {
             hashed: 0,
             released: 0,
         };
+        if std::env::var(crate::ledger::run::FAIL_AT).is_ok_and(|v| v == "input-cut") {
+            // Test-only: another program cuts the file short as the pieces are read.
+            let cut = std::fs::OpenOptions::new().write(true).open(path);
+            cut.and_then(|f| f.set_len(meta.len() / 2))
+                .map_err(input_error)?;
+        }
         let rows = self.read_pieces(s, source, &reading, &pieces, &mut hashing, progress)?;
         hashing.hash_to(bytes.len());
         let digest = hashing.digest.finish();

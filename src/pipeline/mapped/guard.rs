@@ -1,0 +1,86 @@
+//! A mapped input cut short while it is read: the error the run ends with instead of a crash.
+//!
+//! A page of a memory map past the end of a file that another program has just truncated (an
+//! export job writing the file anew while the scan reads it) cannot be read: the kernel sends
+//! the reader `SIGBUS`, which by default ends the process with "Bus error" and no word of which
+//! file or why. While an input is mapped, a handler catches a `SIGBUS` at an address inside its
+//! map, writes a message naming the file to stderr and exits with the code of a fatal error
+//! (1). The staging directory is left as a crash leaves it, and the next run removes it; the
+//! last run's output stays in place. A `SIGBUS` anywhere else takes its default course.
+
+use std::sync::Once;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+/// The map being read (`START..END`; empty when none) and the message for it.
+static START: AtomicUsize = AtomicUsize::new(0);
+static END: AtomicUsize = AtomicUsize::new(0);
+static MESSAGE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+static MESSAGE_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// While it lives, a `SIGBUS` inside `map` ends the run with an error naming `file`.
+pub(super) struct Guard(());
+
+impl Guard {
+    pub(super) fn new(map: &[u8], file: &str) -> Guard {
+        install();
+        // Made before any fault: the handler may only write bytes that exist. One small message
+        // per input a run maps, kept to the end.
+        let message: &'static mut [u8] = Box::leak(
+            format!(
+                "genoptag: error: {file}: the file was cut short while it was read (is another \
+                 program writing it?): scan it again once it is complete\n"
+            )
+            .into_bytes()
+            .into_boxed_slice(),
+        );
+        MESSAGE_LEN.store(message.len(), Ordering::SeqCst);
+        MESSAGE.store(message.as_mut_ptr(), Ordering::SeqCst);
+        END.store(map.as_ptr() as usize + map.len(), Ordering::SeqCst);
+        START.store(map.as_ptr() as usize, Ordering::SeqCst);
+        Guard(())
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        START.store(0, Ordering::SeqCst);
+        END.store(0, Ordering::SeqCst);
+    }
+}
+
+fn install() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        // SAFETY: the handler only reads atomics and calls `write` and `_exit`, which are
+        // async-signal-safe; `sigaction` is given a zeroed struct with the handler filled in.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_sigbus as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+        }
+    });
+}
+
+extern "C" fn on_sigbus(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel hands a `SA_SIGINFO` handler a valid `siginfo_t`.
+    let at = unsafe { (*info).si_addr() } as usize;
+    let (start, end) = (START.load(Ordering::SeqCst), END.load(Ordering::SeqCst));
+    if start <= at && at < end {
+        let message = MESSAGE.load(Ordering::SeqCst);
+        let len = MESSAGE_LEN.load(Ordering::SeqCst);
+        // SAFETY: `message` points at `len` bytes leaked before the map was read; `_exit` ends
+        // the process without running anything that is not async-signal-safe.
+        unsafe {
+            libc::write(2, message.cast(), len);
+            libc::_exit(1);
+        }
+    }
+    // Not a map this module guards: the default action, which the fault, raised again when
+    // this handler returns, then takes.
+    // SAFETY: `signal` is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGBUS, libc::SIG_DFL);
+    }
+}
