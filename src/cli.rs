@@ -69,7 +69,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub pseudonymize_key: Option<PathBuf>,
 
-    /// Also write reopen/<authority>.csv and review/<authority>.csv, one per `decided_by`.
+    /// Also write `reopen/<authority>.csv` and `review/<authority>.csv`, one per `decided_by`.
     #[arg(long)]
     pub split_by_authority: bool,
 

@@ -94,7 +94,7 @@ impl Records {
     }
 
     /// Reads the next record into `rec`, with the line it starts on as its position's line (see
-    /// [`line`]); false at the end of the input.
+    /// [`line()`]); false at the end of the input.
     pub fn read(&mut self, rec: &mut ByteRecord) -> Result<bool, Error> {
         if !self
             .reader

@@ -5,7 +5,7 @@
 //! read in full by [`RecordParser`], which is the csv crate's own parser (`csv_core`).
 //!
 //! The scan classifies 64 bytes at a time into bit masks of quotes, delimiters and line ends (on
-//! x86-64 with AVX-512BW, AVX2 or SSE2, whichever the processor has: [`Kernel`]), and finds the
+//! x86-64 with AVX-512BW, AVX2 or SSE2, whichever the processor has: `scan::kernels::Kernel`), and finds the
 //! bytes inside quoted fields by a running parity of the quotes. That parity is exactly how
 //! `csv_core` reads a file as long as every quote stands where RFC 4180 puts it: opening a field,
 //! closing one before a delimiter or a line end, or doubled inside one. Three things break the

@@ -230,7 +230,7 @@ impl CsvOut {
     }
 
     /// Writes out what is buffered, without waiting for the disk: the file may still be patched
-    /// (see `pipeline::patch`) before [`sync`] makes it durable.
+    /// (see `pipeline::pass2::patch`) before it is synced to disk.
     pub fn flush(self) -> Result<(), Error> {
         let name = self.name.clone();
         self.file

@@ -373,7 +373,7 @@ pub fn evaluate(case: &Case, patterns: &dyn TextGrounds, facts: &Facts) -> Evalu
 
 /// A row as it stands (no facts from other rows), and its classification were a prior grant
 /// found (step 7 may need either once all rows are read); the refusal text is read once, by
-/// `patterns` (a [`Patterns`] table, or what a caller keeps of one's answers).
+/// `patterns` (a [`Patterns`](ground::Patterns) table, or what a caller keeps of one's answers).
 pub fn evaluate_as_it_stands(
     case: &Case,
     patterns: &dyn TextGrounds,

@@ -31,7 +31,7 @@ impl RecordParser {
     /// Reads a record the quick scan found (`span` in `data`): one without a quote is only split
     /// at its delimiters — which is how `csv_core` reads it, since the quick scan hands every
     /// record with a lone `\r` to `csv_core` itself — and so is one whose quotes only enclose
-    /// whole fields ([`RecordParser::read_quoted`]); any other is read by `csv_core`.
+    /// whole fields (`RecordParser::read_quoted`); any other is read by `csv_core`.
     pub fn read(&mut self, data: &[u8], span: Span, delimiter: u8) {
         let raw = &data[span.start..span.end];
         if memchr::memchr(b'"', raw).is_some() {
