@@ -37,6 +37,7 @@ use super::{First, Pass1, Progress, SpillRow, Tally, caught_word, spill_columns,
 use crate::error::Error;
 use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
 use crate::input::encoding::{self, Decoding, decode};
+use crate::input::records::{Fields, SplitRow};
 use crate::input::scan::{self, Found, Layout, RecordParser, Stop};
 use crate::input::source::{self, DigestKind, Source};
 use crate::output::summary::{InputRead, InputSummary};
@@ -130,7 +131,7 @@ impl Reading<'_> {
     /// `\r`, the row as it stands is that already (the spill is read back by the same csv
     /// parser, which gives the same fields whatever the quoting), and is copied instead of
     /// decoded and encoded anew.
-    fn spilled(&self, record: &ByteRecord, span: &scan::Span) -> SpillRow {
+    fn spilled(&self, record: &impl Fields, span: &scan::Span) -> SpillRow {
         if self.style.is_some() {
             return SpillRow::InInput {
                 start: span.start as u64,
@@ -149,6 +150,40 @@ impl Reading<'_> {
             return SpillRow::Columns(columns);
         }
         SpillRow::Columns(spill_columns(record, self.map, self.decoding))
+    }
+
+    /// Judges a row read in full ([`verdict`]) and keeps what the writing needs of it.
+    fn judge(&self, piece: &mut Piece, record: &impl Fields, span: &scan::Span) {
+        let cfg = self.cfg;
+        let first = verdict(record, self.map, self.decoding, cfg, self.style, || {
+            self.spilled(record, span)
+        });
+        let lines_before = span.lines_before;
+        match first {
+            First::Other { caught, .. } if !cfg.audit_all => {
+                piece.other += 1;
+                if caught {
+                    let word = self
+                        .map
+                        .position(Col::Benefit)
+                        .and_then(|i| record.get(i))
+                        .unwrap_or_default();
+                    *piece.caught.entry(word.to_vec()).or_default() += 1;
+                }
+            }
+            // A bonus-related row is written from its verdict alone (index entry, spilled
+            // columns): its record is not kept.
+            first @ First::Bonus { .. } => piece.kept.push(Kept {
+                lines_before,
+                record: None,
+                first,
+            }),
+            first => piece.kept.push(Kept {
+                lines_before,
+                record: Some(record.to_record()),
+                first,
+            }),
+        }
     }
 
     fn read_piece(&self, start: usize, limit: usize) -> Piece {
@@ -178,9 +213,10 @@ impl Reading<'_> {
         let _ = self
             .mmap
             .advise_range(Advice::PopulateRead, self.skip + start, limit - start);
+        let mut ends = Vec::new();
         let stop = scan::scan(data, start, limit, self.layout, &mut quick, |found| {
             piece.rows += 1;
-            let (lines_before, record, span) = match found {
+            match found {
                 Found::Quick(span) => {
                     if span.fields == self.width
                         && !cfg.audit_all
@@ -190,38 +226,18 @@ impl Reading<'_> {
                     {
                         return ControlFlow::Continue(());
                     }
-                    full.read(data, span, self.layout.delimiter);
-                    (span.lines_before, &full.record, span)
-                }
-                Found::Parsed(span, record) => (span.lines_before, record, span),
-            };
-            let first = verdict(record, self.map, self.decoding, cfg, self.style, || {
-                self.spilled(record, &span)
-            });
-            match first {
-                First::Other { caught, .. } if !cfg.audit_all => {
-                    piece.other += 1;
-                    if caught {
-                        let word = self
-                            .map
-                            .position(Col::Benefit)
-                            .and_then(|i| record.get(i))
-                            .unwrap_or_default();
-                        *piece.caught.entry(word.to_vec()).or_default() += 1;
+                    let raw = &data[span.start..span.end];
+                    if self.style.is_some() && memchr::memchr(b'"', raw).is_none() {
+                        // A row without quotes is read where it stands, its fields not copied
+                        // out (a scan only: `explain` spills the row's columns).
+                        let row = SplitRow::split(raw, self.layout.delimiter, &mut ends);
+                        self.judge(&mut piece, &row, &span);
+                    } else {
+                        full.read(data, span, self.layout.delimiter);
+                        self.judge(&mut piece, &full.record, &span);
                     }
                 }
-                // A bonus-related row is written from its verdict alone (index entry, spilled
-                // columns): its record is not kept.
-                first @ First::Bonus { .. } => piece.kept.push(Kept {
-                    lines_before,
-                    record: None,
-                    first,
-                }),
-                first => piece.kept.push(Kept {
-                    lines_before,
-                    record: Some(record.clone()),
-                    first,
-                }),
+                Found::Parsed(span, record) => self.judge(&mut piece, record, &span),
             }
             ControlFlow::Continue(())
         });

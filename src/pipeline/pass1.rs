@@ -6,6 +6,7 @@
 use super::grounds::Kept;
 use super::spill::{MappedInput, Spill, Spilled, spill_columns};
 use super::*;
+use crate::input::records::Fields;
 
 /// What pass 1 leaves: the settled index, the counts so far, the inputs' manifests, and the spill
 /// file of the rows pass 2 may classify again.
@@ -295,7 +296,7 @@ pub(super) fn first_pass(
 /// (asked for a bonus-related row only). Given a `style`, the row is also rendered for the lists
 /// as it stands (with no facts from other rows).
 pub(super) fn verdict(
-    rec: &ByteRecord,
+    rec: &impl Fields,
     map: &ColumnMap,
     decoding: Decoding,
     cfg: &ScanConfig,

@@ -5,13 +5,12 @@
 use std::io::{BufWriter, Write as _};
 use std::path::PathBuf;
 
-use csv::ByteRecord;
-
 use super::SpillRow;
 use super::render::push_number;
 use crate::error::Error;
 use crate::input::columns::{Col, ColumnMap};
 use crate::input::encoding::{Decoding, decode};
+use crate::input::records::Fields;
 use crate::output::dir::Staging;
 use crate::output::lists::{RowEncoder, WRITE_BUFFER};
 
@@ -250,8 +249,8 @@ impl FileIdentity {
 
 /// A row's canonical columns, decoded and encoded as the spill file holds them after its kind,
 /// input and line: made where the row is read, in parallel.
-pub(super) fn spill_columns(rec: &ByteRecord, map: &ColumnMap, decoding: Decoding) -> Vec<u8> {
-    let mut out = Vec::with_capacity(rec.as_slice().len() + 32);
+pub(super) fn spill_columns(rec: &impl Fields, map: &ColumnMap, decoding: Decoding) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rec.bytes().len() + 32);
     let columns = Col::ALL.map(|col| {
         let field = map
             .position(col)
