@@ -17,34 +17,47 @@ static END: AtomicUsize = AtomicUsize::new(0);
 static MESSAGE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 static MESSAGE_LEN: AtomicUsize = AtomicUsize::new(0);
 
-/// While it lives, a `SIGBUS` inside `map` ends the run with an error naming `file`.
-pub(super) struct Guard(());
+/// While it lives, a `SIGBUS` inside `map` ends the run with an error naming `file`. (A scan
+/// maps one input at a time; of guards that overlap in one process, the last made is heard.)
+pub(super) struct Guard {
+    /// The message, made before any fault: the handler may only write bytes that exist.
+    message: Box<[u8]>,
+    start: usize,
+}
 
 impl Guard {
     pub(super) fn new(map: &[u8], file: &str) -> Guard {
         install();
-        // Made before any fault: the handler may only write bytes that exist. One small message
-        // per input a run maps, kept to the end.
-        let message: &'static mut [u8] = Box::leak(
-            format!(
-                "genoptag: error: {file}: the file was cut short while it was read (is another \
-                 program writing it?): scan it again once it is complete\n"
-            )
-            .into_bytes()
-            .into_boxed_slice(),
-        );
+        let mut message: Box<[u8]> = format!(
+            "genoptag: error: {file}: the file was cut short while it was read (is another \
+             program writing it?): scan it again once it is complete\n"
+        )
+        .into_bytes()
+        .into_boxed_slice();
+        let start = map.as_ptr() as usize;
         MESSAGE_LEN.store(message.len(), Ordering::SeqCst);
         MESSAGE.store(message.as_mut_ptr(), Ordering::SeqCst);
-        END.store(map.as_ptr() as usize + map.len(), Ordering::SeqCst);
-        START.store(map.as_ptr() as usize, Ordering::SeqCst);
-        Guard(())
+        END.store(start + map.len(), Ordering::SeqCst);
+        START.store(start, Ordering::SeqCst);
+        Guard { message, start }
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        START.store(0, Ordering::SeqCst);
-        END.store(0, Ordering::SeqCst);
+        // The map is no longer read; the message is let go with the guard.
+        if START
+            .compare_exchange(self.start, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            END.store(0, Ordering::SeqCst);
+        }
+        let _ = MESSAGE.compare_exchange(
+            self.message.as_mut_ptr(),
+            std::ptr::null_mut(),
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
     }
 }
 
