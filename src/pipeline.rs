@@ -215,7 +215,7 @@ struct Tally {
     listed: Vec<Listed>,
     /// The `decided_by` of the listed cases, each once, and where it stands.
     authorities: Vec<Arc<str>>,
-    authority_index: HashMap<String, u16>,
+    authority_index: HashMap<Arc<str>, u16>,
     input_sha256: Vec<Option<String>>,
 }
 
@@ -297,13 +297,14 @@ impl Tally {
     /// Bonus row `n` as the listed cases keep it, if a REOPEN or REVIEW row.
     fn listed_of(&mut self, n: u32, row: &Rendered) -> Option<Listed> {
         let (case_id, decided_by) = row.listed.as_ref()?;
-        let authority = match self.authority_index.get(decided_by) {
+        let authority = match self.authority_index.get(decided_by.as_str()) {
             Some(&i) => i,
             None => {
                 let i =
                     u16::try_from(self.authorities.len()).expect("fewer than 65536 authorities");
-                self.authorities.push(decided_by.as_str().into());
-                self.authority_index.insert(decided_by.clone(), i);
+                let name: Arc<str> = decided_by.as_str().into();
+                self.authorities.push(name.clone());
+                self.authority_index.insert(name, i);
                 i
             }
         };

@@ -25,10 +25,15 @@ pub const FAIL_AT: &str = "GENOPTAG_TEST_FAIL_AT";
 
 /// Aborts the process if the test-only failure point `point` is set (see the module's doc).
 pub fn failpoint(point: &str) {
-    if std::env::var(FAIL_AT).is_ok_and(|v| v == point) {
+    if failpoint_set(point) {
         eprintln!("genoptag: test-only failure injected at `{point}` ({FAIL_AT})");
         std::process::abort();
     }
+}
+
+/// Whether the test-only failure point `point` is set (see the module's doc).
+pub fn failpoint_set(point: &str) -> bool {
+    std::env::var(FAIL_AT).is_ok_and(|v| v == point)
 }
 
 /// A finished run: where its outputs are, its summary, and the sentence about its changes.

@@ -365,7 +365,7 @@ impl Pass1<'_> {
             hashed: 0,
             released: 0,
         };
-        if std::env::var(crate::ledger::run::FAIL_AT).is_ok_and(|v| v == "input-cut") {
+        if crate::ledger::run::failpoint_set("input-cut") {
             // Test-only: another program cuts the file short as the pieces are read.
             let cut = std::fs::OpenOptions::new().write(true).open(path);
             cut.and_then(|f| f.set_len(meta.len() / 2))
