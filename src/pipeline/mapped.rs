@@ -5,74 +5,45 @@
 //!
 //! A row of another benefit costs one look at its `benefit` field (no copy, no allocation: the
 //! words met are remembered per piece). Every other row — bonus-related, with a wrong field
-//! count, an unknown benefit word, or a quoted `benefit` — is read in full by the csv crate's
-//! parser and goes through [`verdict`] (as [`super::first_pass`] does) and [`Pass1::record`]
-//! exactly as a streamed row does, in input order, so the outputs are the stream reader's byte
-//! for byte.
+//! count, an unknown benefit word, or a quoted `benefit` — is read in full (split where it
+//! stands when it has no quote, by the csv crate's parser otherwise) and goes through
+//! [`super::verdict`] (as [`super::first_pass`] does) and [`Pass1::record`] exactly as a streamed
+//! row does, in input order, so the outputs are the stream reader's byte for byte.
+//!
+//! `piece` reads one piece; this module plans the pieces, reads them on the scan's threads and
+//! writes them in order; `hashing` takes the digest and lets the pages go; `guard` turns a file
+//! cut short under the map into an error.
 //!
 //! Line numbers are exact: each piece counts the line ends it holds, and a row's line is the
 //! header's lines plus those of the pieces before plus those before it in its piece. A piece
 //! whose last record runs past the next cut (a quoted field that fooled the cut) shows it in its
 //! end; the piece after it is then read again from where it really ended.
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use csv::ByteRecord;
-use memmap2::{Advice, Mmap};
+use memmap2::Mmap;
 
 mod guard;
 mod hashing;
+mod piece;
 mod words;
 
 use self::hashing::{Digest, Mapped};
-use self::words::Word;
+use self::piece::{Piece, Reading};
 use super::spill::{FileIdentity, MappedInput};
-use super::{First, Pass1, Progress, SpillRow, Tally, caught_word, spill_columns, verdict};
+use super::{Pass1, Progress, Tally, caught_word};
 use crate::error::Error;
 use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
-use crate::input::encoding::{self, Decoding, decode};
-use crate::input::records::{Fields, SplitRow};
-use crate::input::scan::{self, Found, Layout, RecordParser, Stop};
+use crate::input::encoding::{self, decode};
+use crate::input::scan::{self, Layout, RecordParser};
 use crate::input::source::{self, DigestKind, Source};
 use crate::output::summary::{InputRead, InputSummary};
 use crate::rules::Rule;
-
-/// What a piece's rows need, shared by all pieces of one input.
-struct Reading<'a> {
-    /// The mapped file, whose data ([`Reading::data`]) starts after `skip` bytes (a byte-order
-    /// mark).
-    mmap: &'a Mmap,
-    skip: usize,
-    layout: Layout,
-    width: usize,
-    map: &'a ColumnMap,
-    decoding: Decoding,
-    cfg: &'a super::ScanConfig,
-    /// How rows are rendered for the lists (see [`super::Pass1::style`]).
-    style: Option<super::Style<'a>>,
-    /// Line ends before the first record (the header's).
-    header_lines: u64,
-    /// The export is written as the spill file is: `,` between exactly the canonical columns,
-    /// in their order.
-    canonical: bool,
-    /// Parsers (quick, full) of pieces read before, for the next: making one builds csv_core's
-    /// tables, about 200,000 instructions.
-    parsers: std::sync::Mutex<Vec<(RecordParser, RecordParser)>>,
-}
-
-/// A row kept for the writing: read in full, with its verdict.
-struct Kept {
-    lines_before: u64,
-    /// The record, but of a bonus-related row (written from its verdict alone).
-    record: Option<ByteRecord>,
-    first: First,
-}
 
 /// How far the rows are written.
 struct Written {
@@ -83,20 +54,6 @@ struct Written {
     rows: u64,
     /// `expected`, for the progress bar.
     done: AtomicU64,
-}
-
-/// One piece, read.
-struct Piece {
-    start: usize,
-    limit: usize,
-    stop: Stop,
-    rows: u64,
-    /// Rows of other benefits, only counted.
-    other: u64,
-    words: Vec<Word>,
-    /// Words caught by the catch-all beyond those remembered in `words`, as their raw bytes.
-    caught: HashMap<Vec<u8>, u64>,
-    kept: Vec<Kept>,
 }
 
 impl Tally {
@@ -116,136 +73,6 @@ impl Tally {
                 self.caught.insert(word.to_vec(), rows);
             }
         }
-    }
-}
-
-impl Reading<'_> {
-    /// The file's bytes after its byte-order mark.
-    fn data(&self) -> &[u8] {
-        &self.mmap[self.skip..]
-    }
-
-    /// What the spill file holds of a bonus-related row. In a scan, where it stands in the
-    /// input, which pass 2 opens again. Otherwise (`explain`) its canonical columns: when the
-    /// export has `,` between the canonical columns in their order and the row is UTF-8 with no
-    /// `\r`, the row as it stands is that already (the spill is read back by the same csv
-    /// parser, which gives the same fields whatever the quoting), and is copied instead of
-    /// decoded and encoded anew.
-    fn spilled(&self, record: &impl Fields, span: &scan::Span) -> SpillRow {
-        if self.style.is_some() {
-            return SpillRow::InInput {
-                start: span.start as u64,
-                end: span.end as u64,
-            };
-        }
-        let raw = &self.data()[span.start..span.end];
-        if self.canonical
-            && !raw.contains(&b'\r')
-            && !matches!(self.decoding, Decoding::Windows1252)
-            && std::str::from_utf8(raw).is_ok()
-        {
-            let mut columns = Vec::with_capacity(raw.len() + 1);
-            columns.extend_from_slice(raw);
-            columns.push(b'\n');
-            return SpillRow::Columns(columns);
-        }
-        SpillRow::Columns(spill_columns(record, self.map, self.decoding))
-    }
-
-    /// Judges a row read in full ([`verdict`]) and keeps what the writing needs of it.
-    fn judge(&self, piece: &mut Piece, record: &impl Fields, span: &scan::Span) {
-        let cfg = self.cfg;
-        let first = verdict(record, self.map, self.decoding, cfg, self.style, || {
-            self.spilled(record, span)
-        });
-        let lines_before = span.lines_before;
-        match first {
-            First::Other { caught, .. } if !cfg.audit_all => {
-                piece.other += 1;
-                if caught {
-                    let word = self
-                        .map
-                        .position(Col::Benefit)
-                        .and_then(|i| record.get(i))
-                        .unwrap_or_default();
-                    *piece.caught.entry(word.to_vec()).or_default() += 1;
-                }
-            }
-            // A bonus-related row is written from its verdict alone (index entry, spilled
-            // columns): its record is not kept.
-            first @ First::Bonus { .. } => piece.kept.push(Kept {
-                lines_before,
-                record: None,
-                first,
-            }),
-            first => piece.kept.push(Kept {
-                lines_before,
-                record: Some(record.to_record()),
-                first,
-            }),
-        }
-    }
-
-    fn read_piece(&self, start: usize, limit: usize) -> Piece {
-        let reused = self.parsers.lock().ok().and_then(|mut p| p.pop());
-        let (mut quick, mut full) = reused.unwrap_or_else(|| {
-            let d = self.layout.delimiter;
-            (RecordParser::new(d), RecordParser::new(d))
-        });
-        let mut piece = Piece {
-            start,
-            limit,
-            stop: Stop {
-                end: start,
-                lines: 0,
-            },
-            rows: 0,
-            other: 0,
-            words: Vec::new(),
-            caught: HashMap::new(),
-            // Room for a row kept in 2 KiB of input (one in 17 rows of 120 bytes); more grow it.
-            kept: Vec::with_capacity((limit - start) / 2048),
-        };
-        let data = self.data();
-        let cfg = self.cfg;
-        // The piece's pages are mapped in one call rather than a fault at a time (a hint: the
-        // pages are read all the same if it fails).
-        let _ = self
-            .mmap
-            .advise_range(Advice::PopulateRead, self.skip + start, limit - start);
-        let mut ends = Vec::new();
-        let stop = scan::scan(data, start, limit, self.layout, &mut quick, |found| {
-            piece.rows += 1;
-            match found {
-                Found::Quick(span) => {
-                    if span.fields == self.width
-                        && !cfg.audit_all
-                        && let Some((a, b)) = span.benefit
-                        && (a == b || data[a] != b'"')
-                        && self.counted(&mut piece, &data[a..b])
-                    {
-                        return ControlFlow::Continue(());
-                    }
-                    let raw = &data[span.start..span.end];
-                    if self.style.is_some() && memchr::memchr(b'"', raw).is_none() {
-                        // A row without quotes is read where it stands, its fields not copied
-                        // out (a scan only: `explain` spills the row's columns).
-                        let row = SplitRow::split(raw, self.layout.delimiter, &mut ends);
-                        self.judge(&mut piece, &row, &span);
-                    } else {
-                        full.read(data, span, self.layout.delimiter);
-                        self.judge(&mut piece, &full.record, &span);
-                    }
-                }
-                Found::Parsed(span, record) => self.judge(&mut piece, record, &span),
-            }
-            ControlFlow::Continue(())
-        });
-        piece.stop = stop;
-        if let Ok(mut parsers) = self.parsers.lock() {
-            parsers.push((quick, full));
-        }
-        piece
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::{Piece, Reading};
+use super::piece::{Piece, Reading};
 use crate::input::columns::Col;
 use crate::input::encoding::decode;
 use crate::input::record::{self, Parsed};

@@ -1,0 +1,191 @@
+//! One piece of a mapped input, read: its rows found by the quick scan, those of other benefits
+//! only counted, every other row read in full and judged ([`verdict`]), and what the writing in
+//! order needs of them kept.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use csv::ByteRecord;
+use memmap2::{Advice, Mmap};
+
+use super::super::{First, SpillRow, spill_columns, verdict};
+use super::words::Word;
+use crate::input::columns::{Col, ColumnMap};
+use crate::input::encoding::Decoding;
+use crate::input::records::{Fields, SplitRow};
+use crate::input::scan::{self, Found, Layout, RecordParser, Stop};
+
+/// What a piece's rows need, shared by all pieces of one input.
+pub(super) struct Reading<'a> {
+    /// The mapped file, whose data ([`Reading::data`]) starts after `skip` bytes (a byte-order
+    /// mark).
+    pub(super) mmap: &'a Mmap,
+    pub(super) skip: usize,
+    pub(super) layout: Layout,
+    pub(super) width: usize,
+    pub(super) map: &'a ColumnMap,
+    pub(super) decoding: Decoding,
+    pub(super) cfg: &'a super::super::ScanConfig,
+    /// How rows are rendered for the lists (see [`super::Pass1::style`]).
+    pub(super) style: Option<super::super::Style<'a>>,
+    /// Line ends before the first record (the header's).
+    pub(super) header_lines: u64,
+    /// The export is written as the spill file is: `,` between exactly the canonical columns,
+    /// in their order.
+    pub(super) canonical: bool,
+    /// Parsers (quick, full) of pieces read before, for the next: making one builds csv_core's
+    /// tables, about 200,000 instructions.
+    pub(super) parsers: std::sync::Mutex<Vec<(RecordParser, RecordParser)>>,
+}
+
+/// A row kept for the writing: read in full, with its verdict.
+pub(super) struct Kept {
+    pub(super) lines_before: u64,
+    /// The record, but of a bonus-related row (written from its verdict alone).
+    pub(super) record: Option<ByteRecord>,
+    pub(super) first: First,
+}
+
+/// One piece, read.
+pub(super) struct Piece {
+    pub(super) start: usize,
+    pub(super) limit: usize,
+    pub(super) stop: Stop,
+    pub(super) rows: u64,
+    /// Rows of other benefits, only counted.
+    pub(super) other: u64,
+    pub(super) words: Vec<Word>,
+    /// Words caught by the catch-all beyond those remembered in `words`, as their raw bytes.
+    pub(super) caught: HashMap<Vec<u8>, u64>,
+    pub(super) kept: Vec<Kept>,
+}
+
+impl Reading<'_> {
+    /// The file's bytes after its byte-order mark.
+    pub(super) fn data(&self) -> &[u8] {
+        &self.mmap[self.skip..]
+    }
+
+    /// What the spill file holds of a bonus-related row. In a scan, where it stands in the
+    /// input, which pass 2 opens again. Otherwise (`explain`) its canonical columns: when the
+    /// export has `,` between the canonical columns in their order and the row is UTF-8 with no
+    /// `\r`, the row as it stands is that already (the spill is read back by the same csv
+    /// parser, which gives the same fields whatever the quoting), and is copied instead of
+    /// decoded and encoded anew.
+    fn spilled(&self, record: &impl Fields, span: &scan::Span) -> SpillRow {
+        if self.style.is_some() {
+            return SpillRow::InInput {
+                start: span.start as u64,
+                end: span.end as u64,
+            };
+        }
+        let raw = &self.data()[span.start..span.end];
+        if self.canonical
+            && !raw.contains(&b'\r')
+            && !matches!(self.decoding, Decoding::Windows1252)
+            && std::str::from_utf8(raw).is_ok()
+        {
+            let mut columns = Vec::with_capacity(raw.len() + 1);
+            columns.extend_from_slice(raw);
+            columns.push(b'\n');
+            return SpillRow::Columns(columns);
+        }
+        SpillRow::Columns(spill_columns(record, self.map, self.decoding))
+    }
+
+    /// Judges a row read in full ([`verdict`]) and keeps what the writing needs of it.
+    fn judge(&self, piece: &mut Piece, record: &impl Fields, span: &scan::Span) {
+        let cfg = self.cfg;
+        let first = verdict(record, self.map, self.decoding, cfg, self.style, || {
+            self.spilled(record, span)
+        });
+        let lines_before = span.lines_before;
+        match first {
+            First::Other { caught, .. } if !cfg.audit_all => {
+                piece.other += 1;
+                if caught {
+                    let word = self
+                        .map
+                        .position(Col::Benefit)
+                        .and_then(|i| record.get(i))
+                        .unwrap_or_default();
+                    *piece.caught.entry(word.to_vec()).or_default() += 1;
+                }
+            }
+            // A bonus-related row is written from its verdict alone (index entry, spilled
+            // columns): its record is not kept.
+            first @ First::Bonus { .. } => piece.kept.push(Kept {
+                lines_before,
+                record: None,
+                first,
+            }),
+            first => piece.kept.push(Kept {
+                lines_before,
+                record: Some(record.to_record()),
+                first,
+            }),
+        }
+    }
+
+    pub(super) fn read_piece(&self, start: usize, limit: usize) -> Piece {
+        let reused = self.parsers.lock().ok().and_then(|mut p| p.pop());
+        let (mut quick, mut full) = reused.unwrap_or_else(|| {
+            let d = self.layout.delimiter;
+            (RecordParser::new(d), RecordParser::new(d))
+        });
+        let mut piece = Piece {
+            start,
+            limit,
+            stop: Stop {
+                end: start,
+                lines: 0,
+            },
+            rows: 0,
+            other: 0,
+            words: Vec::new(),
+            caught: HashMap::new(),
+            // Room for a row kept in 2 KiB of input (one in 17 rows of 120 bytes); more grow it.
+            kept: Vec::with_capacity((limit - start) / 2048),
+        };
+        let data = self.data();
+        let cfg = self.cfg;
+        // The piece's pages are mapped in one call rather than a fault at a time (a hint: the
+        // pages are read all the same if it fails).
+        let _ = self
+            .mmap
+            .advise_range(Advice::PopulateRead, self.skip + start, limit - start);
+        let mut ends = Vec::new();
+        let stop = scan::scan(data, start, limit, self.layout, &mut quick, |found| {
+            piece.rows += 1;
+            match found {
+                Found::Quick(span) => {
+                    if span.fields == self.width
+                        && !cfg.audit_all
+                        && let Some((a, b)) = span.benefit
+                        && (a == b || data[a] != b'"')
+                        && self.counted(&mut piece, &data[a..b])
+                    {
+                        return ControlFlow::Continue(());
+                    }
+                    let raw = &data[span.start..span.end];
+                    if self.style.is_some() && memchr::memchr(b'"', raw).is_none() {
+                        // A row without quotes is read where it stands, its fields not copied
+                        // out (a scan only: `explain` spills the row's columns).
+                        let row = SplitRow::split(raw, self.layout.delimiter, &mut ends);
+                        self.judge(&mut piece, &row, &span);
+                    } else {
+                        full.read(data, span, self.layout.delimiter);
+                        self.judge(&mut piece, &full.record, &span);
+                    }
+                }
+                Found::Parsed(span, record) => self.judge(&mut piece, record, &span),
+            }
+            ControlFlow::Continue(())
+        });
+        piece.stop = stop;
+        if let Ok(mut parsers) = self.parsers.lock() {
+            parsers.push((quick, full));
+        }
+        piece
+    }
+}
