@@ -9,13 +9,15 @@
 //! last run's output stays in place. A `SIGBUS` anywhere else takes its default course.
 
 use std::sync::Once;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 /// The map being read (`START..END`; empty when none) and the message for it.
 static START: AtomicUsize = AtomicUsize::new(0);
 static END: AtomicUsize = AtomicUsize::new(0);
 static MESSAGE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 static MESSAGE_LEN: AtomicUsize = AtomicUsize::new(0);
+/// A thread has caught the fault and is ending the process.
+static ENDING: AtomicBool = AtomicBool::new(false);
 
 /// While it lives, a `SIGBUS` inside `map` ends the run with an error naming `file`. (A scan
 /// maps one input at a time; of guards that overlap in one process, the last made is heard.)
@@ -81,6 +83,16 @@ extern "C" fn on_sigbus(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc
     let at = unsafe { (*info).si_addr() } as usize;
     let (start, end) = (START.load(Ordering::SeqCst), END.load(Ordering::SeqCst));
     if start <= at && at < end {
+        if ENDING.swap(true, Ordering::SeqCst) {
+            // Another thread hit the cut too and is writing the message: this one waits for
+            // its `_exit`, so that the message is written once and whole.
+            loop {
+                // SAFETY: `pause` is async-signal-safe; it only waits.
+                unsafe {
+                    libc::pause();
+                }
+            }
+        }
         let message = MESSAGE.load(Ordering::SeqCst);
         let len = MESSAGE_LEN.load(Ordering::SeqCst);
         // SAFETY: `message` points at `len` bytes leaked before the map was read; `_exit` ends
