@@ -4,7 +4,7 @@
 use csv::ByteRecord;
 
 use super::Span;
-use crate::input::records::uniform;
+use crate::input::records::{Fields, SplitRow, uniform};
 
 /// Reads one record exactly as the csv crate does (it is the csv crate's parser), into a
 /// reused [`ByteRecord`].
@@ -14,6 +14,8 @@ pub struct RecordParser {
     ends: Vec<usize>,
     /// A quoted field's content, its doubled quotes made single.
     field: Vec<u8>,
+    /// Where the fields of a record without quotes end ([`SplitRow`]).
+    split: Vec<usize>,
     pub record: ByteRecord,
 }
 
@@ -24,13 +26,14 @@ impl RecordParser {
             out: vec![0; 1024],
             ends: vec![0; 64],
             field: Vec::new(),
+            split: Vec::new(),
             record: ByteRecord::new(),
         }
     }
 
     /// Reads a record the quick scan found (`span` in `data`): one without a quote is only split
-    /// at its delimiters — which is how `csv_core` reads it, since the quick scan hands every
-    /// record with a lone `\r` to `csv_core` itself — and so is one whose quotes only enclose
+    /// at its delimiters ([`SplitRow`]) — which is how `csv_core` reads it, since the quick scan
+    /// hands every record with a lone `\r` to `csv_core` itself — and so is one whose quotes only enclose
     /// whole fields (`RecordParser::read_quoted`); any other is read by `csv_core`.
     pub fn read(&mut self, data: &[u8], span: Span, delimiter: u8) {
         let raw = &data[span.start..span.end];
@@ -41,8 +44,9 @@ impl RecordParser {
             return;
         }
         self.record.clear();
-        for field in raw.split(|&b| b == delimiter) {
-            self.record.push_field(field);
+        let row = SplitRow::split(raw, delimiter, &mut self.split);
+        for i in 0..row.field_count() {
+            self.record.push_field(row.get(i).unwrap_or_default());
         }
     }
 

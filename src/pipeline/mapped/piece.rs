@@ -168,9 +168,9 @@ impl Reading<'_> {
                         return ControlFlow::Continue(());
                     }
                     let raw = &data[span.start..span.end];
-                    if self.style.is_some() && memchr::memchr(b'"', raw).is_none() {
+                    if memchr::memchr(b'"', raw).is_none() {
                         // A row without quotes is read where it stands, its fields not copied
-                        // out (a scan only: `explain` spills the row's columns).
+                        // out.
                         let row = SplitRow::split(raw, self.layout.delimiter, &mut ends);
                         self.judge(&mut piece, &row, &span);
                     } else {
