@@ -54,12 +54,20 @@ pub fn detect(choice: EncodingChoice, had_bom: bool, sample: &[u8]) -> (Decoding
     }
 }
 
+/// `bytes` as text, when they are UTF-8. Checked 32 or 64 bytes at a time (`simdutf8`, already
+/// in the tree through `encoding_rs`): the standard library's check goes byte by byte through
+/// every `æ`, `ø` and `å` of a Danish refusal text, and it ran on every bonus-related row (2 %
+/// of a 10M-row scan's processor time, `perf`).
+pub fn utf8(bytes: &[u8]) -> Option<&str> {
+    simdutf8::basic::from_utf8(bytes).ok()
+}
+
 /// Decodes one field.
 pub fn decode(bytes: &[u8], decoding: Decoding) -> Cow<'_, str> {
     match decoding {
-        Decoding::Utf8OrLatin => match std::str::from_utf8(bytes) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => {
+        Decoding::Utf8OrLatin => match utf8(bytes) {
+            Some(s) => Cow::Borrowed(s),
+            None => {
                 encoding_rs::WINDOWS_1252
                     .decode_without_bom_handling(bytes)
                     .0

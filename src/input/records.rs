@@ -216,7 +216,7 @@ pub fn parse(rec: &impl Fields, map: &ColumnMap, decoding: Decoding, vocab: &Voc
     // A record that is UTF-8 as a whole, its fields split between characters, is read without a
     // look at each field (the rules read most fields, some twice).
     let text = matches!(decoding, Decoding::Utf8OrLatin | Decoding::Utf8Strict)
-        .then(|| std::str::from_utf8(rec.bytes()).ok())
+        .then(|| crate::input::encoding::utf8(rec.bytes()))
         .flatten()
         .filter(|text| {
             (0..rec.field_count()).all(|i| {

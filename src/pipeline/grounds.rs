@@ -3,7 +3,6 @@
 //! against the pattern table costs more than the rest of its row's rules.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -24,7 +23,8 @@ const KEPT_LONGEST: usize = 1024;
 #[derive(Default)]
 struct Answers {
     table: Option<u64>,
-    by_text: HashMap<u64, (Box<str>, Vec<ReasonCode>)>,
+    /// By XXH3, itself a hash: `FxHash` only spreads it (SipHash on top cost as much again).
+    by_text: rustc_hash::FxHashMap<u64, (Box<str>, Vec<ReasonCode>)>,
 }
 
 thread_local! {

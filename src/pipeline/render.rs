@@ -230,8 +230,10 @@ impl Row<'_> {
     }
 }
 
-/// Explanations encoded, by [`explanation_key`] and the lists' delimiter.
-type Explained = std::collections::HashMap<(u32, u8), Box<[u8]>>;
+/// Explanations encoded, by [`explanation_key`] and the lists' delimiter. Looked up once for
+/// every bonus-related row: hashed by `FxHash` (a multiply per word), not the standard library's
+/// SipHash, which cost more than the lookup is worth for a key of five bytes made by this program.
+type Explained = rustc_hash::FxHashMap<(u32, u8), Box<[u8]>>;
 
 thread_local! {
     static EXPLAINED: std::cell::RefCell<Explained> = std::cell::RefCell::default();

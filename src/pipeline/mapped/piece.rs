@@ -83,7 +83,7 @@ impl Reading<'_> {
         if self.canonical
             && !raw.contains(&b'\r')
             && !matches!(self.decoding, Decoding::Windows1252)
-            && std::str::from_utf8(raw).is_ok()
+            && crate::input::encoding::utf8(raw).is_some()
         {
             let mut columns = Vec::with_capacity(raw.len() + 1);
             columns.extend_from_slice(raw);
