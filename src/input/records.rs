@@ -129,8 +129,8 @@ pub fn line(rec: &ByteRecord) -> u64 {
     rec.position().map_or(0, |p| p.line())
 }
 
-/// A record's fields as [`parse`] reads them: the csv crate's [`ByteRecord`], or a row without
-/// quotes split at its delimiters where it stands in the input ([`SplitRow`]). Field `i` is
+/// A record's fields as [`parse`] reads them: the csv crate's [`ByteRecord`], or a record split
+/// where it stands in the input ([`SplitRow`](crate::input::scan::SplitRow)). Field `i` is
 /// `bytes()[range(i)]`.
 pub trait Fields {
     /// How many fields the record has.
@@ -167,41 +167,6 @@ impl Fields for ByteRecord {
 
     fn to_record(&self) -> ByteRecord {
         self.clone()
-    }
-}
-
-/// A row without a quote, split at its delimiters where it stands: what the csv crate's parser
-/// makes of it, without copying its fields out (the quick scan hands every row with a lone
-/// `\r` to that parser, and leaves the `\r` of a CRLF out of the row).
-pub struct SplitRow<'a> {
-    pub raw: &'a [u8],
-    /// Where each field ends in `raw` (the last at its end).
-    pub ends: &'a [usize],
-}
-
-impl<'a> SplitRow<'a> {
-    /// Splits `raw` at each `delimiter`, the ends kept in `ends`.
-    pub fn split(raw: &'a [u8], delimiter: u8, ends: &'a mut Vec<usize>) -> SplitRow<'a> {
-        ends.clear();
-        ends.extend(memchr::memchr_iter(delimiter, raw));
-        ends.push(raw.len());
-        SplitRow { raw, ends }
-    }
-}
-
-impl Fields for SplitRow<'_> {
-    fn field_count(&self) -> usize {
-        self.ends.len()
-    }
-
-    fn range(&self, i: usize) -> Option<std::ops::Range<usize>> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
-        Some(start..end)
-    }
-
-    fn bytes(&self) -> &[u8] {
-        self.raw
     }
 }
 
@@ -334,39 +299,6 @@ fn read_error(file: &str) -> impl Fn(csv::Error) -> Error + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// A row without quotes split where it stands has the fields the csv crate's parser
-        /// reads from it, empty ones and all, with `,` or `;` between them.
-        #[test]
-        fn a_row_split_where_it_stands_has_the_csv_parsers_fields(
-            row in "[a-zæøå0-9 ,;|-]{0,80}",
-            semicolon in any::<bool>(),
-        ) {
-            let delimiter = if semicolon { b';' } else { b',' };
-            let mut ends = Vec::new();
-            let split = SplitRow::split(row.as_bytes(), delimiter, &mut ends);
-            let line = format!("{row}\n");
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .delimiter(delimiter)
-                .from_reader(line.as_bytes());
-            let mut parsed = ByteRecord::new();
-            prop_assert!(reader.read_byte_record(&mut parsed).unwrap() || row.is_empty());
-            if row.is_empty() {
-                // The csv crate skips an empty line; the quick scan never hands one over.
-                prop_assert_eq!(split.field_count(), 1);
-            } else {
-                prop_assert_eq!(split.to_record(), parsed.clone());
-                prop_assert_eq!(split.field_count(), parsed.len());
-                for i in 0..parsed.len() {
-                    prop_assert_eq!(split.get(i), parsed.get(i));
-                }
-            }
-        }
-    }
 
     fn normalised(input: &[u8], chunk: usize) -> Vec<u8> {
         struct Chunks<'a>(&'a [u8], usize);

@@ -26,11 +26,13 @@ use csv::ByteRecord;
 
 mod kernels;
 mod parser;
+mod split;
 #[cfg(test)]
 mod tests;
 
 use kernels::*;
 pub use parser::{RecordParser, count_line_ends};
+pub use split::SplitRow;
 
 /// One record as the scan found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 use csv::ByteRecord;
 
 use super::Span;
-use crate::input::records::{Fields, SplitRow, uniform};
+use super::SplitRow;
+use crate::input::records::{Fields, uniform};
 
 /// Reads one record exactly as the csv crate does (it is the csv crate's parser), into a
 /// reused [`ByteRecord`].
@@ -14,8 +15,8 @@ pub struct RecordParser {
     ends: Vec<usize>,
     /// A quoted field's content, its doubled quotes made single.
     field: Vec<u8>,
-    /// Where the fields of a record without quotes end ([`SplitRow`]).
-    split: Vec<usize>,
+    /// Where the fields of a record split where it stands lie ([`SplitRow`]).
+    split: Vec<(usize, usize)>,
     pub record: ByteRecord,
 }
 
@@ -31,22 +32,28 @@ impl RecordParser {
         }
     }
 
-    /// Reads a record the quick scan found (`span` in `data`): one without a quote is only split
-    /// at its delimiters ([`SplitRow`]) — which is how `csv_core` reads it, since the quick scan
-    /// hands every record with a lone `\r` to `csv_core` itself — and so is one whose quotes only enclose
-    /// whole fields (`RecordParser::read_quoted`); any other is read by `csv_core`.
+    /// Reads a record the quick scan found (`span` in `data`): one whose quotes only enclose
+    /// whole fields is split where it stands ([`SplitRow`]) — which is how `csv_core` reads it,
+    /// since the quick scan hands every record with a lone `\r` to `csv_core` itself — and its
+    /// fields copied; any other is read by [`RecordParser::read_unsplit`].
     pub fn read(&mut self, data: &[u8], span: Span, delimiter: u8) {
         let raw = &data[span.start..span.end];
-        if memchr::memchr(b'"', raw).is_some() {
-            if !self.read_quoted(raw, delimiter) {
-                self.parse(&data[span.start..]);
-            }
+        let Some(row) = SplitRow::split(raw, delimiter, &mut self.split) else {
+            self.read_unsplit(data, span, delimiter);
             return;
-        }
+        };
         self.record.clear();
-        let row = SplitRow::split(raw, delimiter, &mut self.split);
         for i in 0..row.field_count() {
             self.record.push_field(row.get(i).unwrap_or_default());
+        }
+    }
+
+    /// Reads a record the quick scan found that [`SplitRow::split`] leaves alone: one whose
+    /// quoted fields hold doubled quotes is read here (`RecordParser::read_quoted`), any other
+    /// by `csv_core`.
+    pub fn read_unsplit(&mut self, data: &[u8], span: Span, delimiter: u8) {
+        if !self.read_quoted(&data[span.start..span.end], delimiter) {
+            self.parse(&data[span.start..]);
         }
     }
 

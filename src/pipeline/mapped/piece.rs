@@ -12,8 +12,8 @@ use super::super::{First, SpillRow, spill_columns, verdict};
 use super::words::Word;
 use crate::input::columns::{Col, ColumnMap};
 use crate::input::encoding::Decoding;
-use crate::input::records::{Fields, SplitRow};
-use crate::input::scan::{self, Found, Layout, RecordParser, Stop};
+use crate::input::records::Fields;
+use crate::input::scan::{self, Found, Layout, RecordParser, SplitRow, Stop};
 
 /// What a piece's rows need, shared by all pieces of one input.
 pub(super) struct Reading<'a> {
@@ -154,7 +154,7 @@ impl Reading<'_> {
         let _ = self
             .mmap
             .advise_range(Advice::PopulateRead, self.skip + start, limit - start);
-        let mut ends = Vec::new();
+        let mut fields = Vec::new();
         let stop = scan::scan(data, start, limit, self.layout, &mut quick, |found| {
             piece.rows += 1;
             match found {
@@ -167,15 +167,15 @@ impl Reading<'_> {
                     {
                         return ControlFlow::Continue(());
                     }
+                    // A row whose quotes only enclose whole fields is read where it stands,
+                    // its fields not copied out.
                     let raw = &data[span.start..span.end];
-                    if memchr::memchr(b'"', raw).is_none() {
-                        // A row without quotes is read where it stands, its fields not copied
-                        // out.
-                        let row = SplitRow::split(raw, self.layout.delimiter, &mut ends);
-                        self.judge(&mut piece, &row, &span);
-                    } else {
-                        full.read(data, span, self.layout.delimiter);
-                        self.judge(&mut piece, &full.record, &span);
+                    match SplitRow::split(raw, self.layout.delimiter, &mut fields) {
+                        Some(row) => self.judge(&mut piece, &row, &span),
+                        None => {
+                            full.read_unsplit(data, span, self.layout.delimiter);
+                            self.judge(&mut piece, &full.record, &span);
+                        }
                     }
                 }
                 Found::Parsed(span, record) => self.judge(&mut piece, record, &span),
