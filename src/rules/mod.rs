@@ -1,287 +1,28 @@
 //! The decision procedure of SPEC §4: a pure `evaluate(case, patterns, facts)` with no I/O. The
-//! dated parameters are in `params`, the ground patterns in `ground`, the table R1-R10 in `table`,
-//! the Danish explanations in `explain`, and what rows tell about each other (step 7, duplicates)
-//! in `across`.
+//! words of its result are in `verdict` (and who decides, in `authority`), the dated parameters
+//! in `params`, the ground patterns in `ground`, the table R1-R10 in `table`, the Danish
+//! explanations in `explain`, and what rows tell about each other (step 7, duplicates) in
+//! `across`.
 
 pub mod across;
+mod authority;
 pub mod case;
 pub mod explain;
 pub mod ground;
 pub mod params;
 pub mod table;
 pub mod text;
-
-use std::fmt;
+mod verdict;
 
 use chrono::NaiveDate;
 
+pub use authority::Authority;
 use case::{Appeal, Benefit, Case, Decision, Exam, PersonCategory, YesNo};
 use ground::{Ground, GroundFinding, TextGrounds, ground_of};
-
-/// The one classification every evaluated row gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Classification {
-    Reopen,
-    Review,
-    NotAffected,
-    OutOfScope,
-}
-
-impl Classification {
-    pub const ALL: [Classification; 4] = [
-        Classification::Reopen,
-        Classification::Review,
-        Classification::NotAffected,
-        Classification::OutOfScope,
-    ];
-    pub fn code(self) -> &'static str {
-        match self {
-            Classification::Reopen => "REOPEN",
-            Classification::Review => "REVIEW",
-            Classification::NotAffected => "NOT_AFFECTED",
-            Classification::OutOfScope => "OUT_OF_SCOPE",
-        }
-    }
-}
-
-/// What the reopened case is expected to end in (`expected_outcome`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Grant,
-    Assess,
-    Refuse,
-}
-
-impl Outcome {
-    pub fn code(self) -> &'static str {
-        match self {
-            Outcome::Grant => "GRANT",
-            Outcome::Assess => "ASSESS",
-            Outcome::Refuse => "REFUSE",
-        }
-    }
-}
-
-/// The rule, or the step, that classified a row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Rule {
-    Scope,
-    Appeal,
-    Regime,
-    R1,
-    R2,
-    R3,
-    R4,
-    R5,
-    R6,
-    R7,
-    R8,
-    R9,
-    R10,
-}
-
-impl Rule {
-    pub const ALL: [Rule; 13] = [
-        Rule::Scope,
-        Rule::Appeal,
-        Rule::Regime,
-        Rule::R1,
-        Rule::R2,
-        Rule::R3,
-        Rule::R4,
-        Rule::R5,
-        Rule::R6,
-        Rule::R7,
-        Rule::R8,
-        Rule::R9,
-        Rule::R10,
-    ];
-    pub fn code(self) -> &'static str {
-        match self {
-            Rule::Scope => "SCOPE",
-            Rule::Appeal => "APPEAL",
-            Rule::Regime => "REGIME",
-            Rule::R1 => "R1",
-            Rule::R2 => "R2",
-            Rule::R3 => "R3",
-            Rule::R4 => "R4",
-            Rule::R5 => "R5",
-            Rule::R6 => "R6",
-            Rule::R7 => "R7",
-            Rule::R8 => "R8",
-            Rule::R9 => "R9",
-            Rule::R10 => "R10",
-        }
-    }
-}
-
-/// A warning on a classified row; written as its code, in the order the steps raise them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Warning {
-    CprInvalid,
-    UnknownMunicipality,
-    Unreadable(&'static str),
-    UnknownReasonCode(String),
-    BeforeIl22,
-    ApplicationAfterDecision,
-    ProgramCitedButOffered,
-    ApplicationDateMissing,
-    ProgramCitedButCovered,
-    PriorGrantFound,
-    LaterGranted(String),
-    RemittedWithoutNewDecision,
-    SeveralRefusals,
-    DuplicateOf(String, u64),
-    ConflictingDuplicate,
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Warning::CprInvalid => f.write_str("CPR_INVALID"),
-            Warning::UnknownMunicipality => f.write_str("UNKNOWN_MUNICIPALITY"),
-            Warning::Unreadable(column) => write!(f, "UNREADABLE:{column}"),
-            Warning::UnknownReasonCode(code) => write!(f, "UNKNOWN_REASON_CODE:{code}"),
-            Warning::BeforeIl22 => f.write_str("BEFORE_IL22"),
-            Warning::ApplicationAfterDecision => f.write_str("APPLICATION_AFTER_DECISION"),
-            Warning::ProgramCitedButOffered => f.write_str("PROGRAM_CITED_BUT_OFFERED"),
-            Warning::ApplicationDateMissing => f.write_str("APPLICATION_DATE_MISSING"),
-            Warning::ProgramCitedButCovered => f.write_str("PROGRAM_CITED_BUT_COVERED"),
-            Warning::PriorGrantFound => f.write_str("PRIOR_GRANT_FOUND"),
-            Warning::LaterGranted(case_id) => write!(f, "LATER_GRANTED:{case_id}"),
-            Warning::RemittedWithoutNewDecision => f.write_str("REMITTED_WITHOUT_NEW_DECISION"),
-            Warning::SeveralRefusals => f.write_str("SEVERAL_REFUSALS"),
-            Warning::DuplicateOf(source, line) => write!(f, "DUPLICATE_OF:{source}:{line}"),
-            Warning::ConflictingDuplicate => f.write_str("CONFLICTING_DUPLICATE"),
-        }
-    }
-}
-
-/// One condition of the former § 22 (SPEC §4 step 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Condition {
-    Met,
-    NotMet,
-    Unknown,
-}
-
-impl Condition {
-    pub fn code(self) -> &'static str {
-        match self {
-            Condition::Met => "MET",
-            Condition::NotMet => "NOT_MET",
-            Condition::Unknown => "UNKNOWN",
-        }
-    }
-}
-
-/// The four conditions, C1-C4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Conditions {
-    pub c1_person: Condition,
-    pub c2_self_supporting: Condition,
-    pub c3_exam: Condition,
-    pub c4_first_time: Condition,
-}
-
-impl Conditions {
-    pub fn all(&self) -> [(u8, Condition); 4] {
-        [
-            (1, self.c1_person),
-            (2, self.c2_self_supporting),
-            (3, self.c3_exam),
-            (4, self.c4_first_time),
-        ]
-    }
-
-    /// E: MET if all four are met, FAILED if any is not, otherwise UNDETERMINED.
-    pub fn eligibility(&self) -> Eligibility {
-        let all = self.all();
-        if all.iter().any(|(_, c)| *c == Condition::NotMet) {
-            Eligibility::Failed
-        } else if all.iter().all(|(_, c)| *c == Condition::Met) {
-            Eligibility::Met
-        } else {
-            Eligibility::Undetermined
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Eligibility {
-    Met,
-    Undetermined,
-    Failed,
-}
-
-/// Who decides the reopening (`decided_by`): the authority that last handled the case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Authority {
-    Ankestyrelsen,
-    /// A three-digit municipality code, its ASCII digits (no allocation for the million rows
-    /// that name one; ordered as the code's text).
-    Kommune([u8; 3]),
-    /// The municipality code is not three digits.
-    KommuneUkendt,
-}
-
-impl Authority {
-    pub fn of(municipality_code: &str, appeal: Option<Appeal>) -> Authority {
-        if appeal == Some(Appeal::Upheld) {
-            return Authority::Ankestyrelsen;
-        }
-        match municipality_code.trim().as_bytes() {
-            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_digit) => Authority::Kommune([a, b, c]),
-            _ => Authority::KommuneUkendt,
-        }
-    }
-
-    /// The authority a `decided_by` column names, as [`Authority`]'s `Display` writes it; an
-    /// unreadable one is [`Authority::KommuneUkendt`].
-    pub fn from_decided_by(decided_by: &str) -> Authority {
-        match decided_by.strip_prefix("kommune:") {
-            Some(code) => Authority::of(code, None),
-            None if decided_by == "ankestyrelsen" => Authority::Ankestyrelsen,
-            None => Authority::KommuneUkendt,
-        }
-    }
-
-    /// A name safe for a file: built from the validated code only.
-    pub fn file_stem(&self) -> String {
-        match self {
-            Authority::Ankestyrelsen => "ankestyrelsen".to_string(),
-            Authority::Kommune(code) => format!("kommune-{}", Self::digits(code)),
-            Authority::KommuneUkendt => "kommune-ukendt".to_string(),
-        }
-    }
-
-    /// Appends what `Display` writes, without the formatter: `decided_by` is written on every
-    /// list row.
-    pub fn push_to(&self, out: &mut Vec<u8>) {
-        match self {
-            Authority::Ankestyrelsen => out.extend_from_slice(b"ankestyrelsen"),
-            Authority::Kommune(code) => {
-                out.extend_from_slice(b"kommune:");
-                out.extend_from_slice(code);
-            }
-            Authority::KommuneUkendt => out.extend_from_slice(b"kommune:ukendt"),
-        }
-    }
-
-    fn digits(code: &[u8; 3]) -> &str {
-        std::str::from_utf8(code).expect("ASCII digits")
-    }
-}
-
-impl fmt::Display for Authority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Authority::Ankestyrelsen => f.write_str("ankestyrelsen"),
-            Authority::Kommune(code) => write!(f, "kommune:{}", Self::digits(code)),
-            Authority::KommuneUkendt => f.write_str("kommune:ukendt"),
-        }
-    }
-}
+pub use verdict::{
+    Classification, Condition, Conditions, Eligibility, Evaluation, Outcome, Path, Rule,
+    TableFinding, Warning,
+};
 
 /// What the other rows of the input tell about this one (SPEC §4 step 7 and §3.3 duplicates),
 /// settled after all input is read. The default is "nothing": a row on its own.
@@ -299,71 +40,6 @@ pub struct Facts {
     pub duplicate_of: Option<(String, u64)>,
     /// Another row has the same case id with different content.
     pub conflicting: bool,
-}
-
-/// What step 4-6 found, written in the `c1_person` … `program` columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableFinding {
-    pub conditions: Conditions,
-    pub ground: GroundFinding,
-    pub program: Option<YesNo>,
-    /// The table's own verdict, kept for the explanation where step 3 or 7 overrode it.
-    pub table_rule: Rule,
-    pub table_classification: Classification,
-}
-
-/// The result for one row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evaluation {
-    pub classification: Classification,
-    pub outcome: Option<Outcome>,
-    pub rule: Rule,
-    pub finding: Option<TableFinding>,
-    pub warnings: Vec<Warning>,
-    pub decided_by: Authority,
-    /// Which path of a step decided, for the explanation.
-    pub path: Path,
-}
-
-/// The path within a step that decided the row (for explanations and `explain`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Path {
-    NotIl22,
-    Granted,
-    BeforeIl22,
-    AppealChanged,
-    AppealRemitted,
-    ApplicationAfterDecision,
-    Amended,
-    AmendedCitedButOffered,
-    RegimeUnknown,
-    Table,
-}
-
-impl Evaluation {
-    fn new(case: &Case, classification: Classification, rule: Rule, path: Path) -> Evaluation {
-        Evaluation {
-            classification,
-            outcome: (classification == Classification::Review).then_some(Outcome::Assess),
-            rule,
-            finding: None,
-            warnings: case.warnings.clone(),
-            decided_by: Authority::of(&case.municipality_code, case.appeal),
-            path,
-        }
-    }
-
-    fn warn(&mut self, warning: Warning) {
-        if !self.warnings.contains(&warning) {
-            self.warnings.push(warning);
-        }
-    }
-
-    /// Makes the row REVIEW (a caseworker must look), keeping its rule.
-    fn make_review(&mut self) {
-        self.classification = Classification::Review;
-        self.outcome = Some(Outcome::Assess);
-    }
 }
 
 /// SPEC §4, steps 1-7, for one row; `facts` carries what the other rows tell (step 7, duplicates).
@@ -579,39 +255,5 @@ fn c4_first_time(prior_bonus: Option<YesNo>, prior_grant_found: bool) -> Conditi
         Some(YesNo::No) => Condition::Met,
         Some(YesNo::Yes) => Condition::NotMet,
         None => Condition::Unknown,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_authority_is_written_alike_by_display_and_push_to_and_read_back() {
-        let cases = [
-            ("101", None, "kommune:101", "kommune-101"),
-            (" 851 ", Some(Appeal::Changed), "kommune:851", "kommune-851"),
-            (
-                "461",
-                Some(Appeal::Upheld),
-                "ankestyrelsen",
-                "ankestyrelsen",
-            ),
-            ("46", None, "kommune:ukendt", "kommune-ukendt"),
-            ("4610", None, "kommune:ukendt", "kommune-ukendt"),
-            ("4a1", None, "kommune:ukendt", "kommune-ukendt"),
-            ("", None, "kommune:ukendt", "kommune-ukendt"),
-        ];
-        for (code, appeal, shown, stem) in cases {
-            let authority = Authority::of(code, appeal);
-            assert_eq!(authority.to_string(), shown, "{code:?}");
-            let mut pushed = b"x".to_vec();
-            authority.push_to(&mut pushed);
-            assert_eq!(pushed, format!("x{shown}").into_bytes());
-            assert_eq!(authority.file_stem(), stem);
-            assert_eq!(Authority::from_decided_by(shown), authority);
-        }
-        // Ordered as the codes' text, as before they were kept as bytes.
-        assert!(Authority::of("099", None) < Authority::of("101", None));
     }
 }
