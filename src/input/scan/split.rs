@@ -2,15 +2,10 @@
 //! record whose quotes, if it has any, only enclose whole fields, found from the bit masks of
 //! its quotes and delimiters without copying a field out.
 
-use super::kernels::{Simd, below};
-use crate::input::records::Fields;
+use std::sync::OnceLock;
 
-/// The kernel a record is split on: SSE2 is part of every x86-64 processor, so no feature
-/// check or dispatch is needed for the few 64-byte blocks of one record.
-#[cfg(target_arch = "x86_64")]
-type Kernel = super::kernels::Sse2;
-#[cfg(not(target_arch = "x86_64"))]
-type Kernel = super::kernels::Portable;
+use super::kernels::{Kernel, Simd, below};
+use crate::input::records::Fields;
 
 /// A record split where it stands: what the csv crate's parser makes of it, without copying its
 /// fields out.
@@ -37,51 +32,88 @@ impl<'a> SplitRow<'a> {
         if matches!(delimiter, b'"' | b'\r' | b'\n') {
             return None;
         }
-        fields.clear();
-        let mut quotes = 0;
-        // All ones while the bytes are inside quotes at the end of the block before.
-        let mut inside = 0u64;
-        let mut start = 0;
-        let mut last = [0u8; 64];
-        for (n, chunk) in raw.chunks(64).enumerate() {
-            let block: &[u8; 64] = match chunk.try_into() {
-                Ok(block) => block,
-                Err(_) => {
-                    last[..chunk.len()].copy_from_slice(chunk);
-                    last[chunk.len()..].fill(0);
-                    &last
-                }
-            };
-            let masks = Kernel::classify(block, delimiter);
-            let valid = below(chunk.len() as u32);
-            if masks.cr & valid != 0 {
-                return None;
-            }
-            let quote = masks.quote & valid;
-            quotes += quote.count_ones() as usize;
-            let parity = Kernel::prefix_xor(quote) ^ inside;
-            inside = 0u64.wrapping_sub(parity >> 63);
-            let mut ends = masks.delim & valid & !parity;
-            while ends != 0 {
-                let end = n * 64 + ends.trailing_zeros() as usize;
-                fields.push((start, end));
-                start = end + 1;
-                ends &= ends - 1;
-            }
-        }
-        fields.push((start, raw.len()));
-        // Every quote must open or close a field that is quoted as a whole: then the quotes'
-        // parity above marked exactly the bytes inside quoted fields, as the csv crate reads them.
-        let mut quoted = 0;
-        for field in fields.iter_mut() {
-            let (start, end) = *field;
-            if end - start >= 2 && raw[start] == b'"' && raw[end - 1] == b'"' {
-                *field = (start + 1, end - 1);
-                quoted += 1;
-            }
-        }
-        (quotes == 2 * quoted).then_some(SplitRow { raw, fields })
+        static BEST: OnceLock<Kernel> = OnceLock::new();
+        split_on(*BEST.get_or_init(Kernel::best), raw, delimiter, fields)
+            .then_some(SplitRow { raw, fields })
     }
+}
+
+/// [`split_with`] on `kernel`, which must be one this processor runs ([`Kernel::runs`]).
+fn split_on(kernel: Kernel, raw: &[u8], delimiter: u8, fields: &mut Vec<(usize, usize)>) -> bool {
+    fields.clear();
+    match kernel {
+        Kernel::Portable => split_with::<super::kernels::Portable>(raw, delimiter, fields),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Sse2 => split_with::<super::kernels::Sse2>(raw, delimiter, fields),
+        // SAFETY: `split` passes `Kernel::best`, the tests `Kernel::available`: kernels whose
+        // every feature the processor has.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe { split_avx2(raw, delimiter, fields) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe { split_avx512(raw, delimiter, fields) },
+    }
+}
+
+/// [`split_with`] compiled for AVX2 and the quick scan's scalar features.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt,bmi1,bmi2,pclmulqdq")]
+fn split_avx2(raw: &[u8], delimiter: u8, fields: &mut Vec<(usize, usize)>) -> bool {
+    split_with::<super::kernels::Avx2>(raw, delimiter, fields)
+}
+
+/// [`split_with`] compiled for AVX-512BW and the same scalar features.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw,avx2,popcnt,bmi1,bmi2,pclmulqdq")]
+fn split_avx512(raw: &[u8], delimiter: u8, fields: &mut Vec<(usize, usize)>) -> bool {
+    split_with::<super::kernels::Avx512>(raw, delimiter, fields)
+}
+
+/// [`SplitRow::split`] on the instruction set `K`: the fields into `fields`, and whether every
+/// quote opens or closes a field quoted as a whole (false also for a `\r`).
+#[inline(always)]
+fn split_with<K: Simd>(raw: &[u8], delimiter: u8, fields: &mut Vec<(usize, usize)>) -> bool {
+    let mut quotes = 0;
+    // All ones while the bytes are inside quotes at the end of the block before.
+    let mut inside = 0u64;
+    let mut start = 0;
+    let mut last = [0u8; 64];
+    for (n, chunk) in raw.chunks(64).enumerate() {
+        let block: &[u8; 64] = match chunk.try_into() {
+            Ok(block) => block,
+            Err(_) => {
+                last[..chunk.len()].copy_from_slice(chunk);
+                &last
+            }
+        };
+        let masks = K::classify(block, delimiter);
+        let valid = below(chunk.len() as u32);
+        if masks.cr & valid != 0 {
+            return false;
+        }
+        let quote = masks.quote & valid;
+        quotes += quote.count_ones() as usize;
+        let parity = K::prefix_xor(quote) ^ inside;
+        inside = 0u64.wrapping_sub(parity >> 63);
+        let mut ends = masks.delim & valid & !parity;
+        while ends != 0 {
+            let end = n * 64 + ends.trailing_zeros() as usize;
+            fields.push((start, end));
+            start = end + 1;
+            ends &= ends - 1;
+        }
+    }
+    fields.push((start, raw.len()));
+    // Every quote must open or close a field that is quoted as a whole: then the quotes' parity
+    // above marked exactly the bytes inside quoted fields, as the csv crate reads them.
+    let mut quoted = 0;
+    for field in fields.iter_mut() {
+        let (start, end) = *field;
+        if end - start >= 2 && raw[start] == b'"' && raw[end - 1] == b'"' {
+            *field = (start + 1, end - 1);
+            quoted += 1;
+        }
+    }
+    quotes == 2 * quoted
 }
 
 impl Fields for SplitRow<'_> {
@@ -179,6 +211,13 @@ mod tests {
             let mut fields = Vec::new();
             let split = SplitRow::split(row, delimiter, &mut fields);
             let parsed = csv_reads(row, delimiter);
+            // Every kernel this processor runs splits it alike.
+            let expected = split.as_ref().map(|split| split.fields.to_vec());
+            for kernel in Kernel::available() {
+                let mut on = Vec::new();
+                let quoted_right = split_on(kernel, row, delimiter, &mut on);
+                prop_assert_eq!(quoted_right.then_some(on), expected.clone(), "{:?}", kernel);
+            }
             if let Some(split) = split {
                 prop_assert!(!row.contains(&b'\r'));
                 if row.is_empty() {
