@@ -57,13 +57,6 @@ pub enum Parsed {
     Bonus(Box<Case>),
 }
 
-fn reject(column: Col, reason: RejectReason) -> Parsed {
-    Parsed::Reject(Reject {
-        column: Some(column),
-        reason,
-    })
-}
-
 /// Whether a CPR number is 10 digits (`DDMMYY-SSSS` allowed) whose first six are a date.
 pub fn cpr_valid(cpr: &str) -> bool {
     let cpr = cpr.trim().as_bytes();
@@ -113,14 +106,57 @@ pub fn shown_word(word: &str) -> &str {
 /// Reads a record whose field count was checked. `get` gives a canonical column's text (empty
 /// when the export lacks the column).
 pub fn parse<'a>(get: impl Fn(Col) -> Cow<'a, str>, vocab: &Vocabulary) -> Parsed {
+    SCRATCH.with_borrow_mut(|case| match parse_into(get, vocab, case) {
+        Kind::Bonus => Parsed::Bonus(Box::new(case.clone())),
+        Kind::Other { caught } => Parsed::Other { caught },
+        Kind::Reject(r) => Parsed::Reject(r),
+    })
+}
+
+thread_local! {
+    /// The case [`parse`] reads into before it copies it out.
+    static SCRATCH: std::cell::RefCell<Case> = std::cell::RefCell::new(Case::blank());
+}
+
+/// What a record is, as [`parse_into`] read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Reject(Reject),
+    /// Another benefit, as [`Parsed::Other`].
+    Other {
+        caught: bool,
+    },
+    /// A bonus-related row, read in full into the case.
+    Bonus,
+}
+
+/// [`parse`] into a case the caller keeps and reads record after record into: its texts and
+/// lists keep their room, so reading a bonus-related row allocates nothing once they are large
+/// enough (a scan reads half a million; a fresh case took seven allocations). Every field is
+/// written when the result is [`Kind::Bonus`]; otherwise the case holds whatever it held.
+pub fn parse_into<'a>(
+    get: impl Fn(Col) -> Cow<'a, str>,
+    vocab: &Vocabulary,
+    case: &mut Case,
+) -> Kind {
+    let reject = |column: Col, reason: RejectReason| {
+        Kind::Reject(Reject {
+            column: Some(column),
+            reason,
+        })
+    };
+    let set = |to: &mut String, from: &str| {
+        to.clear();
+        to.push_str(from);
+    };
     let benefit = match vocab.benefit(&get(Col::Benefit)) {
-        Read::Value(Ok(Benefit::Other)) => return Parsed::Other { caught: false },
-        Read::Value(Err(())) => return Parsed::Other { caught: true },
+        Read::Value(Ok(Benefit::Other)) => return Kind::Other { caught: false },
+        Read::Value(Err(())) => return Kind::Other { caught: true },
         Read::Value(Ok(b)) => b,
         Read::Empty | Read::Unknown => return reject(Col::Benefit, RejectReason::UnknownValue),
     };
-    let case_id = get(Col::CaseId).trim().to_string();
-    if case_id.is_empty() {
+    set(&mut case.case_id, get(Col::CaseId).trim());
+    if case.case_id.is_empty() {
         return reject(Col::CaseId, RejectReason::EmptyRequired);
     }
     let decision = match vocab.decision(&get(Col::Decision)) {
@@ -132,39 +168,29 @@ pub fn parse<'a>(get: impl Fn(Col) -> Cow<'a, str>, vocab: &Vocabulary) -> Parse
         Ok(None) | Err(_) => return reject(Col::DecisionDate, RejectReason::UnreadableDate),
     };
 
-    let mut warnings = Vec::new();
-    let cpr = get(Col::Cpr).trim().to_string();
-    if !cpr_valid(&cpr) {
+    let warnings = &mut case.warnings;
+    warnings.clear();
+    set(&mut case.cpr, get(Col::Cpr).trim());
+    if !cpr_valid(&case.cpr) {
         warnings.push(Warning::CprInvalid);
     }
-    let municipality_code = get(Col::MunicipalityCode).trim().to_string();
-    if !kommuner::is_known(&municipality_code) {
+    set(
+        &mut case.municipality_code,
+        get(Col::MunicipalityCode).trim(),
+    );
+    if !kommuner::is_known(&case.municipality_code) {
         warnings.push(Warning::UnknownMunicipality);
     }
-    let application_date = optional(
-        &mut warnings,
+    case.application_date = optional(
+        warnings,
         Col::ApplicationDate,
         date(&get(Col::ApplicationDate)),
     );
-    let mut case = Case {
-        case_id,
-        cpr,
-        municipality_code,
-        benefit,
-        decision,
-        application_date,
-        decision_date,
-        refusal_reasons: Vec::new(),
-        refusal_text: get(Col::RefusalText).into_owned(),
-        person_category: None,
-        program: None,
-        public_assistance: None,
-        exam: None,
-        exam_date: None,
-        prior_bonus: None,
-        appeal: None,
-        warnings: Vec::new(),
-    };
+    case.benefit = benefit;
+    case.decision = decision;
+    case.decision_date = decision_date;
+    set(&mut case.refusal_text, &get(Col::RefusalText));
+    case.refusal_reasons.clear();
     for code in get(Col::RefusalReasons)
         .split('|')
         .map(str::trim)
@@ -181,36 +207,34 @@ pub fn parse<'a>(get: impl Fn(Col) -> Cow<'a, str>, vocab: &Vocabulary) -> Parse
             case.refusal_reasons.push(reason);
         }
     }
-    let w = &mut warnings;
     case.person_category = optional(
-        w,
+        warnings,
         Col::PersonCategory,
         vocab.person(&get(Col::PersonCategory)),
     );
     case.program = optional(
-        w,
+        warnings,
         Col::Program,
         vocab.yes_no(Col::Program, &get(Col::Program)),
     );
     case.public_assistance = optional(
-        w,
+        warnings,
         Col::PublicAssistance,
         vocab.yes_no(Col::PublicAssistance, &get(Col::PublicAssistance)),
     );
-    case.exam = optional(w, Col::Exam, vocab.exam(&get(Col::Exam)));
-    case.exam_date = optional(w, Col::ExamDate, date(&get(Col::ExamDate)));
+    case.exam = optional(warnings, Col::Exam, vocab.exam(&get(Col::Exam)));
+    case.exam_date = optional(warnings, Col::ExamDate, date(&get(Col::ExamDate)));
     case.prior_bonus = optional(
-        w,
+        warnings,
         Col::PriorBonus,
         vocab.yes_no(Col::PriorBonus, &get(Col::PriorBonus)),
     );
     case.appeal = optional(
-        w,
+        warnings,
         Col::AppealOutcome,
         vocab.appeal(&get(Col::AppealOutcome)),
     );
-    case.warnings = warnings;
-    Parsed::Bonus(Box::new(case))
+    Kind::Bonus
 }
 
 /// An optional field: empty is unknown; an unreadable value is unknown too, with a warning.

@@ -18,9 +18,10 @@ use csv::ByteRecord;
 use crate::error::Error;
 use crate::input::columns::{Col, ColumnMap};
 use crate::input::encoding::{Decoding, EncodingChoice, decode};
-use crate::input::record::{self, Parsed, Reject, RejectReason};
+use crate::input::record::{self, Kind, Parsed, Reject, RejectReason};
 use crate::input::source::{self, DigestKind, Source, Stream};
 use crate::input::values::Vocabulary;
+use crate::rules::case::Case;
 
 /// One input whose header has been read and matched.
 pub struct Records {
@@ -173,11 +174,39 @@ impl Fields for ByteRecord {
 /// Reads one record: a wrong field count is a reject; otherwise [`record::parse`] decides.
 pub fn parse(rec: &impl Fields, map: &ColumnMap, decoding: Decoding, vocab: &Vocabulary) -> Parsed {
     if rec.field_count() != map.width {
-        return Parsed::Reject(Reject {
-            column: None,
-            reason: RejectReason::FieldCount,
-        });
+        return Parsed::Reject(field_count());
     }
+    record::parse(field_reader(rec, map, decoding), vocab)
+}
+
+/// [`parse`] into a case the caller keeps ([`record::parse_into`]).
+pub fn parse_into(
+    rec: &impl Fields,
+    map: &ColumnMap,
+    decoding: Decoding,
+    vocab: &Vocabulary,
+    case: &mut Case,
+) -> Kind {
+    if rec.field_count() != map.width {
+        return Kind::Reject(field_count());
+    }
+    record::parse_into(field_reader(rec, map, decoding), vocab, case)
+}
+
+fn field_count() -> Reject {
+    Reject {
+        column: None,
+        reason: RejectReason::FieldCount,
+    }
+}
+
+/// The text of each canonical column of `rec` (empty when the export lacks it), as
+/// [`record::parse`] reads it.
+fn field_reader<'r, F: Fields>(
+    rec: &'r F,
+    map: &'r ColumnMap,
+    decoding: Decoding,
+) -> impl Fn(Col) -> Cow<'r, str> + 'r {
     // A record that is UTF-8 as a whole, its fields split between characters, is read without a
     // look at each field (the rules read most fields, some twice).
     let text = matches!(decoding, Decoding::Utf8OrLatin | Decoding::Utf8Strict)
@@ -189,7 +218,7 @@ pub fn parse(rec: &impl Fields, map: &ColumnMap, decoding: Decoding, vocab: &Voc
                     .is_some_and(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
             })
         });
-    let get = |col: Col| {
+    move |col: Col| {
         let Some(i) = map.position(col) else {
             return Cow::Borrowed("");
         };
@@ -199,8 +228,7 @@ pub fn parse(rec: &impl Fields, map: &ColumnMap, decoding: Decoding, vocab: &Voc
                 .get(i)
                 .map_or(Cow::Borrowed(""), |b| decode(b, decoding)),
         }
-    };
-    record::parse(get, vocab)
+    }
 }
 
 /// Makes every line end a single `\n`: `\r\n` and a lone `\r` become `\n`, and a last line

@@ -6,7 +6,9 @@
 use super::grounds::Kept;
 use super::spill::{MappedInput, Spill, Spilled, spill_columns};
 use super::*;
+use crate::input::record::Kind;
 use crate::input::records::Fields;
+use crate::rules::case::Case;
 
 /// What pass 1 leaves: the settled index, the counts so far, the inputs' manifests, and the spill
 /// file of the rows pass 2 may classify again.
@@ -303,26 +305,33 @@ pub(super) fn verdict(
     style: Option<Style<'_>>,
     spilled: impl FnOnce() -> SpillRow,
 ) -> First {
-    match records::parse(rec, map, decoding, &cfg.vocab) {
-        Parsed::Reject(r) => First::Reject(r.column, r.reason),
-        Parsed::Other { caught } => First::Other {
-            caught,
-            rendered: style.filter(|_| cfg.audit_all).map(|style| {
-                style.other(|col| {
-                    map.position(col)
-                        .and_then(|i| rec.get(i))
-                        .map_or(Cow::Borrowed(""), |b| decode(b, decoding))
-                })
-            }),
-        },
-        Parsed::Bonus(case) => {
-            let (alone, with_prior_grant) =
-                rules::evaluate_as_it_stands(&case, &Kept(&cfg.patterns));
-            First::Bonus {
-                pending: Pending::new(&case, alone.classification, with_prior_grant),
-                columns: spilled(),
-                rendered: style.map(|style| style.bonus(&case, &alone)),
+    CASE.with_borrow_mut(
+        |case| match records::parse_into(rec, map, decoding, &cfg.vocab, case) {
+            Kind::Reject(r) => First::Reject(r.column, r.reason),
+            Kind::Other { caught } => First::Other {
+                caught,
+                rendered: style.filter(|_| cfg.audit_all).map(|style| {
+                    style.other(|col| {
+                        map.position(col)
+                            .and_then(|i| rec.get(i))
+                            .map_or(Cow::Borrowed(""), |b| decode(b, decoding))
+                    })
+                }),
+            },
+            Kind::Bonus => {
+                let (alone, with_prior_grant) =
+                    rules::evaluate_as_it_stands(case, &Kept(&cfg.patterns));
+                First::Bonus {
+                    pending: Pending::new(case, alone.classification, with_prior_grant),
+                    columns: spilled(),
+                    rendered: style.map(|style| style.bonus(case, &alone)),
+                }
             }
-        }
-    }
+        },
+    )
+}
+
+thread_local! {
+    /// The case each bonus-related row is read into on this thread ([`record::parse_into`]).
+    static CASE: std::cell::RefCell<Case> = std::cell::RefCell::new(Case::blank());
 }

@@ -180,3 +180,31 @@ pub struct Case {
     /// UNKNOWN_REASON_CODE:…), in column order.
     pub warnings: Vec<Warning>,
 }
+
+impl Case {
+    /// A case with nothing read into it yet: the room [`record::parse_into`] reads record
+    /// after record into.
+    ///
+    /// [`record::parse_into`]: crate::input::record::parse_into
+    pub fn blank() -> Case {
+        Case {
+            case_id: String::new(),
+            cpr: String::new(),
+            municipality_code: String::new(),
+            benefit: Benefit::Il22,
+            decision: Decision::Refused,
+            application_date: None,
+            decision_date: NaiveDate::MIN,
+            refusal_reasons: Vec::new(),
+            refusal_text: String::new(),
+            person_category: None,
+            program: None,
+            public_assistance: None,
+            exam: None,
+            exam_date: None,
+            prior_bonus: None,
+            appeal: None,
+            warnings: Vec::new(),
+        }
+    }
+}
