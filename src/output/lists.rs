@@ -97,17 +97,32 @@ impl RowEncoder {
 
 /// Whether a field holds the delimiter, a quote or a line end (and so is quoted), and whether it
 /// holds a quote (which is doubled). `memchr` looks at many bytes at a time: the explanation of
-/// every row is a few hundred bytes long.
+/// every row is a few hundred bytes long. The short fields of every row (case id, CPR number,
+/// municipality code) are looked at eight bytes at a time in two words, with no call at all.
 fn specials(field: &[u8], d: u8) -> (bool, bool) {
-    if field.len() < 32 {
-        // Codes and dates: a plain look at each byte costs less than setting up `memchr`.
-        let quote = field.contains(&b'"');
-        let special = quote || field.iter().any(|&b| b == d || b == b'\n' || b == b'\r');
+    if field.len() <= 16 {
+        // Zero bytes pad the field: none of the four bytes looked for is zero.
+        let mut bytes = [0u8; 16];
+        bytes[..field.len()].copy_from_slice(field);
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let (lo, hi) = (word(0), word(8));
+        let holds = |byte: u8| holds_byte(lo, byte) | holds_byte(hi, byte);
+        let quote = holds(b'"');
+        let special = quote | holds(d) | holds(b'\n') | holds(b'\r');
         return (special, quote);
     }
     let quote = memchr::memchr(b'"', field).is_some();
     let special = quote || memchr::memchr3(d, b'\n', b'\r', field).is_some();
     (special, quote)
+}
+
+/// Whether one of the eight bytes of `word` is `byte` (the classic test for a zero byte, after
+/// the bytes equal to `byte` are made zero: exact for "any", whatever the bytes above).
+fn holds_byte(word: u64, byte: u8) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let v = word ^ (ONES * u64::from(byte));
+    v.wrapping_sub(ONES) & !v & HIGHS != 0
 }
 
 /// Asks the kernel to start writing a file's written pages to disk, without waiting (Linux's
@@ -295,22 +310,33 @@ mod tests {
             (seed % n) as usize
         };
         const BYTES: &[u8] = b"ab ,;\"\r\n\t|\xc3\xa6";
-        let mut encoder = RowEncoder::new(false);
-        let mut writer = csv::WriterBuilder::new()
-            .flexible(true)
-            .from_writer(Vec::new());
-        let mut ours = Vec::new();
-        for _ in 0..2000 {
-            let row: Vec<Vec<u8>> = (0..next(5))
-                .map(|_| {
-                    (0..next(6))
-                        .map(|_| BYTES[next(BYTES.len() as u64)])
-                        .collect()
-                })
-                .collect();
-            writer.write_record(&row).unwrap();
-            encoder.encode_into(&row, &mut ours);
+        const PLAIN: &[u8] = b"ab0 -\xc3\xa6";
+        for excel in [false, true] {
+            let mut encoder = RowEncoder::new(excel);
+            let mut writer = csv::WriterBuilder::new()
+                .flexible(true)
+                .delimiter(if excel { b';' } else { b',' })
+                .from_writer(Vec::new());
+            let mut ours = Vec::new();
+            for _ in 0..4000 {
+                // Short fields and long ones (across the 8-, 16- and 32-byte ways of looking),
+                // most plain with at most one byte to quote for.
+                let row: Vec<Vec<u8>> = (0..next(5))
+                    .map(|_| {
+                        let len = [next(6), next(40)][next(2)];
+                        let mut field: Vec<u8> =
+                            (0..len).map(|_| PLAIN[next(PLAIN.len() as u64)]).collect();
+                        if !field.is_empty() && next(2) == 0 {
+                            let at = next(field.len() as u64);
+                            field[at] = BYTES[next(BYTES.len() as u64)];
+                        }
+                        field
+                    })
+                    .collect();
+                writer.write_record(&row).unwrap();
+                encoder.encode_into(&row, &mut ours);
+            }
+            assert_eq!(ours, writer.into_inner().unwrap(), "excel {excel}");
         }
-        assert_eq!(ours, writer.into_inner().unwrap());
     }
 }
