@@ -32,6 +32,23 @@ impl Reading<'_> {
         }
     }
 
+    /// A word not met before in the piece: read, and remembered (when there is room).
+    #[cold]
+    #[inline(never)]
+    fn met_first(&self, piece: &mut Piece, raw: &[u8]) -> Option<bool> {
+        let other = self.other(raw);
+        if piece.words.len() < WORDS {
+            piece.words.push(Word {
+                raw: raw.into(),
+                other,
+                rows: u64::from(other.is_some()),
+            });
+        } else if other == Some(true) {
+            *piece.caught.entry(raw.to_vec()).or_default() += 1;
+        }
+        other
+    }
+
     /// Counts a row of another benefit by its raw `benefit` word; false when the word is not
     /// another benefit's (the row is then read in full).
     #[inline]
@@ -43,19 +60,7 @@ impl Reading<'_> {
                 }
                 word.other
             }
-            None => {
-                let other = self.other(raw);
-                if piece.words.len() < WORDS {
-                    piece.words.push(Word {
-                        raw: raw.into(),
-                        other,
-                        rows: u64::from(other.is_some()),
-                    });
-                } else if other == Some(true) {
-                    *piece.caught.entry(raw.to_vec()).or_default() += 1;
-                }
-                other
-            }
+            None => self.met_first(piece, raw),
         };
         if other.is_some() {
             piece.other += 1;
