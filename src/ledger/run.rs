@@ -71,6 +71,7 @@ pub fn finish(ledger: Ledger, scanned: Scanned, opts: &Options) -> Result<Finish
             );
         }
     })?;
+    crate::timings::mark("ledger locked");
     let past = locked.runs()?;
     let last = past.last();
     let previous = match last {
@@ -80,6 +81,7 @@ pub fn finish(ledger: Ledger, scanned: Scanned, opts: &Options) -> Result<Finish
     let lists = changes::current(&listed);
     let changes = changes::diff(&previous, &lists);
     changes::write_csv(&staging, &changes, opts.excel)?;
+    crate::timings::mark("changes");
 
     let run_id = last.map_or(1, |r| r.id + 1);
     let counts = counts(opts.ledger_name, run_id, last, &changes);
@@ -89,6 +91,7 @@ pub fn finish(ledger: Ledger, scanned: Scanned, opts: &Options) -> Result<Finish
     trend.push(this_run(run_id, &summary));
     report::write(&mut staging, &summary, &listed, Some(&trend))?;
     summary.write(&mut staging)?;
+    crate::timings::mark("report");
     let out = staging.commit()?;
 
     let unrecorded = |e: Error| Error::Ledger {
@@ -103,6 +106,7 @@ pub fn finish(ledger: Ledger, scanned: Scanned, opts: &Options) -> Result<Finish
         .map_err(unrecorded)?;
     failpoint("ledger-commit");
     locked.commit().map_err(unrecorded)?;
+    crate::timings::mark("ledger recorded");
     Ok(Finished {
         out,
         summary,
