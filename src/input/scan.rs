@@ -57,6 +57,21 @@ pub enum Found<'r> {
     Parsed(Span, &'r ByteRecord),
 }
 
+/// What the scan calls with each record it finds, in input order; it may stop the scan early.
+/// Any `FnMut(Found) -> ControlFlow<()>` is one. A caller whose common case is a few
+/// instructions implements it itself with `#[inline(always)]`: the call is then part of the
+/// scan's loop, where a closure's body is left to the compiler, which keeps a large one apart.
+pub trait Each {
+    fn found(&mut self, found: Found<'_>) -> ControlFlow<()>;
+}
+
+impl<F: FnMut(Found<'_>) -> ControlFlow<()>> Each for F {
+    #[inline(always)]
+    fn found(&mut self, found: Found<'_>) -> ControlFlow<()> {
+        self(found)
+    }
+}
+
 /// Where a scan stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stop {
@@ -85,6 +100,18 @@ pub fn scan(
     parser: &mut RecordParser,
     each: impl FnMut(Found<'_>) -> ControlFlow<()>,
 ) -> Stop {
+    scan_each(buf, from, limit, layout, parser, each)
+}
+
+/// [`scan`], calling an [`Each`] of the caller's own.
+pub fn scan_each(
+    buf: &[u8],
+    from: usize,
+    limit: usize,
+    layout: Layout,
+    parser: &mut RecordParser,
+    each: impl Each,
+) -> Stop {
     scan_with(Kernel::best(), buf, from, limit, layout, parser, each)
 }
 
@@ -96,7 +123,7 @@ fn scan_with(
     limit: usize,
     layout: Layout,
     parser: &mut RecordParser,
-    mut each: impl FnMut(Found<'_>) -> ControlFlow<()>,
+    mut each: impl Each,
 ) -> Stop {
     let mut at = from;
     let mut lines = 0;
@@ -145,7 +172,7 @@ fn scan_with(
             fields: parser.record.len(),
             benefit: None,
         };
-        let flow = each(Found::Parsed(span, &parser.record));
+        let flow = each.found(Found::Parsed(span, &parser.record));
         at = next;
         lines = before + count_line_ends(buf, first, next);
         if flow.is_break() || at >= limit {
@@ -173,7 +200,7 @@ fn quick(
     limit: usize,
     lines: u64,
     layout: Layout,
-    each: &mut impl FnMut(Found<'_>) -> ControlFlow<()>,
+    each: &mut impl Each,
 ) -> Quick {
     match kernel {
         Kernel::Portable => quick_with::<Portable>(buf, from, limit, lines, layout, each),
@@ -197,7 +224,7 @@ fn quick_avx2(
     limit: usize,
     lines: u64,
     layout: Layout,
-    each: &mut impl FnMut(Found<'_>) -> ControlFlow<()>,
+    each: &mut impl Each,
 ) -> Quick {
     quick_with::<Avx2>(buf, from, limit, lines, layout, each)
 }
@@ -211,7 +238,7 @@ fn quick_avx512(
     limit: usize,
     lines: u64,
     layout: Layout,
-    each: &mut impl FnMut(Found<'_>) -> ControlFlow<()>,
+    each: &mut impl Each,
 ) -> Quick {
     quick_with::<Avx512>(buf, from, limit, lines, layout, each)
 }
@@ -246,7 +273,7 @@ fn quick_with<K: Simd>(
     limit: usize,
     mut lines: u64,
     layout: Layout,
-    each: &mut impl FnMut(Found<'_>) -> ControlFlow<()>,
+    each: &mut impl Each,
 ) -> Quick {
     // The `benefit` field starts after the delimiter `benefit - 1` of its record (0-based; none
     // when it is the first field) and ends at delimiter `benefit`.
@@ -293,7 +320,7 @@ fn quick_with<K: Simd>(
                         benefit_start,
                         benefit_end,
                     );
-                    let _ = each(Found::Quick(span));
+                    let _ = each.found(Found::Quick(span));
                 }
             }
             return Quick::Done(Stop {
@@ -359,7 +386,7 @@ fn quick_with<K: Simd>(
                     benefit_start,
                     benefit_end,
                 );
-                if each(Found::Quick(span)).is_break() {
+                if each.found(Found::Quick(span)).is_break() {
                     return Quick::Done(Stop {
                         end: at + 1,
                         lines: next_lines,
@@ -559,20 +586,27 @@ fn record_start_in(
             return undecided;
         }
         let (mut seen, mut whole, mut cut_short) = (0, true, false);
-        scan(window, candidate, window.len(), layout, parser, |found| {
-            seen += 1;
-            let span = match found {
-                Found::Quick(span) | Found::Parsed(span, _) => span,
-            };
-            // A record that runs to the window's end may go on past it.
-            cut_short = !at_end && span.end >= window.len();
-            whole &= !cut_short && matches!(found, Found::Quick(span) if span.fields == width);
-            if whole && seen < RECORDS {
-                ControlFlow::Continue(())
-            } else {
-                ControlFlow::Break(())
-            }
-        });
+        scan(
+            window,
+            candidate,
+            window.len(),
+            layout,
+            parser,
+            |found: Found<'_>| {
+                seen += 1;
+                let span = match found {
+                    Found::Quick(span) | Found::Parsed(span, _) => span,
+                };
+                // A record that runs to the window's end may go on past it.
+                cut_short = !at_end && span.end >= window.len();
+                whole &= !cut_short && matches!(found, Found::Quick(span) if span.fields == width);
+                if whole && seen < RECORDS {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            },
+        );
         if cut_short || (whole && seen < RECORDS && !at_end) {
             return Start::MoreNeeded;
         }

@@ -23,35 +23,43 @@ fn records(data: &[u8], from: usize, limit: usize) -> (Vec<(u64, Vec<String>)>, 
     let mut parser = RecordParser::new(b',');
     let mut reparse = RecordParser::new(b',');
     let mut out = Vec::new();
-    let stop = scan(data, from, limit, layout, &mut parser, |found| {
-        let (span, fields): (Span, Vec<String>) = match found {
-            Found::Quick(span) => {
-                reparse.parse(&data[span.start..]).unwrap();
-                let fields: Vec<String> = reparse
-                    .record
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect();
-                assert_eq!(fields.len(), span.fields, "{fields:?}");
-                if let Some((a, b)) = span.benefit.filter(|&(a, _)| data.get(a) != Some(&b'"')) {
-                    assert_eq!(&data[a..b], fields[1].as_bytes());
+    let stop = scan(
+        data,
+        from,
+        limit,
+        layout,
+        &mut parser,
+        |found: Found<'_>| {
+            let (span, fields): (Span, Vec<String>) = match found {
+                Found::Quick(span) => {
+                    reparse.parse(&data[span.start..]).unwrap();
+                    let fields: Vec<String> = reparse
+                        .record
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect();
+                    assert_eq!(fields.len(), span.fields, "{fields:?}");
+                    if let Some((a, b)) = span.benefit.filter(|&(a, _)| data.get(a) != Some(&b'"'))
+                    {
+                        assert_eq!(&data[a..b], fields[1].as_bytes());
+                    }
+                    (span, fields)
                 }
-                (span, fields)
-            }
-            Found::Parsed(span, rec) => (
-                span,
-                rec.iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect(),
-            ),
-        };
-        assert!(
-            span.end == data.len() || matches!(data[span.end], b'\n' | b'\r'),
-            "a record's content ends at its line end"
-        );
-        out.push((1 + span.lines_before, fields));
-        ControlFlow::Continue(())
-    });
+                Found::Parsed(span, rec) => (
+                    span,
+                    rec.iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect(),
+                ),
+            };
+            assert!(
+                span.end == data.len() || matches!(data[span.end], b'\n' | b'\r'),
+                "a record's content ends at its line end"
+            );
+            out.push((1 + span.lines_before, fields));
+            ControlFlow::Continue(())
+        },
+    );
     (out, stop)
 }
 
@@ -191,19 +199,27 @@ fn found_on(
 ) -> (Vec<(Span, Option<Fields>)>, Stop) {
     let mut parser = RecordParser::new(layout.delimiter);
     let mut out = Vec::new();
-    let stop = scan_with(kernel, data, from, limit, layout, &mut parser, |found| {
-        out.push(match found {
-            Found::Quick(span) => (span, None),
-            Found::Parsed(span, record) => {
-                (span, Some(record.iter().map(<[u8]>::to_vec).collect()))
+    let stop = scan_with(
+        kernel,
+        data,
+        from,
+        limit,
+        layout,
+        &mut parser,
+        |found: Found<'_>| {
+            out.push(match found {
+                Found::Quick(span) => (span, None),
+                Found::Parsed(span, record) => {
+                    (span, Some(record.iter().map(<[u8]>::to_vec).collect()))
+                }
+            });
+            if out.len() < most {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
             }
-        });
-        if out.len() < most {
-            ControlFlow::Continue(())
-        } else {
-            ControlFlow::Break(())
-        }
-    });
+        },
+    );
     (out, stop)
 }
 
@@ -266,16 +282,23 @@ fn read_unlike_csv_core(data: &[u8], delimiter: u8) -> Vec<(Span, ByteRecord, By
     let mut quick = RecordParser::new(delimiter);
     let (mut read, mut parse) = (RecordParser::new(delimiter), RecordParser::new(delimiter));
     let mut differ = Vec::new();
-    scan(data, 0, data.len(), layout, &mut quick, |found| {
-        if let Found::Quick(span) = found {
-            read.read(data, span, delimiter);
-            parse.parse(&data[span.start..]);
-            if read.record != parse.record {
-                differ.push((span, read.record.clone(), parse.record.clone()));
+    scan(
+        data,
+        0,
+        data.len(),
+        layout,
+        &mut quick,
+        |found: Found<'_>| {
+            if let Found::Quick(span) = found {
+                read.read(data, span, delimiter);
+                parse.parse(&data[span.start..]);
+                if read.record != parse.record {
+                    differ.push((span, read.record.clone(), parse.record.clone()));
+                }
             }
-        }
-        ControlFlow::Continue(())
-    });
+            ControlFlow::Continue(())
+        },
+    );
     differ
 }
 

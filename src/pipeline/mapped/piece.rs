@@ -60,6 +60,42 @@ pub(super) struct Piece {
     pub(super) kept: Vec<Kept>,
 }
 
+/// What the quick scan does with each row of a piece ([`scan::Each`]).
+struct Rows<'p, 'r> {
+    reading: &'p Reading<'r>,
+    data: &'p [u8],
+    piece: &'p mut Piece,
+    /// Where the fields of the row being read in full lie ([`SplitRow`]).
+    fields: Vec<(usize, usize)>,
+    full: &'p mut RecordParser,
+}
+
+impl scan::Each for Rows<'_, '_> {
+    /// A row of another benefit is only counted: all most rows cost, inlined into the scan's
+    /// loop (as a closure it was a call of its own for each of the 10M rows). Any other row is
+    /// read in full, out of the loop.
+    #[inline(always)]
+    fn found(&mut self, found: Found<'_>) -> ControlFlow<()> {
+        let reading = self.reading;
+        self.piece.rows += 1;
+        match found {
+            Found::Quick(span) => {
+                if span.fields == reading.width
+                    && !reading.cfg.audit_all
+                    && let Some((a, b)) = span.benefit
+                    && (a == b || self.data[a] != b'"')
+                    && reading.counted(self.piece, &self.data[a..b])
+                {
+                    return ControlFlow::Continue(());
+                }
+                reading.read_row(self.piece, span, &mut self.fields, self.full);
+            }
+            Found::Parsed(span, record) => reading.judge(self.piece, record, &span),
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 impl Reading<'_> {
     /// The file's bytes after its byte-order mark.
     pub(super) fn data(&self) -> &[u8] {
@@ -170,33 +206,19 @@ impl Reading<'_> {
             kept: Vec::with_capacity((limit - start) / 2048),
         };
         let data = self.data();
-        let cfg = self.cfg;
         // The piece's pages are mapped in one call rather than a fault at a time (a hint: the
         // pages are read all the same if it fails).
         let _ = self
             .mmap
             .advise_range(Advice::PopulateRead, self.skip + start, limit - start);
-        let mut fields = Vec::new();
-        let stop = scan::scan(data, start, limit, self.layout, &mut quick, |found| {
-            piece.rows += 1;
-            match found {
-                Found::Quick(span) => {
-                    // A row of another benefit is only counted: this is all most rows cost,
-                    // inlined into the scan's loop.
-                    if span.fields == self.width
-                        && !cfg.audit_all
-                        && let Some((a, b)) = span.benefit
-                        && (a == b || data[a] != b'"')
-                        && self.counted(&mut piece, &data[a..b])
-                    {
-                        return ControlFlow::Continue(());
-                    }
-                    self.read_row(&mut piece, span, &mut fields, &mut full);
-                }
-                Found::Parsed(span, record) => self.judge(&mut piece, record, &span),
-            }
-            ControlFlow::Continue(())
-        });
+        let rows = Rows {
+            reading: self,
+            data,
+            piece: &mut piece,
+            fields: Vec::new(),
+            full: &mut full,
+        };
+        let stop = scan::scan_each(data, start, limit, self.layout, &mut quick, rows);
         piece.stop = stop;
         if let Ok(mut parsers) = self.parsers.lock() {
             parsers.push((quick, full));
