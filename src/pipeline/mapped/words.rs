@@ -51,7 +51,7 @@ impl Reading<'_> {
 
     /// Counts a row of another benefit by its raw `benefit` word; false when the word is not
     /// another benefit's (the row is then read in full).
-    #[inline]
+    #[inline(always)]
     pub(super) fn counted(&self, piece: &mut Piece, raw: &[u8]) -> bool {
         let other = match piece.words.iter_mut().find(|w| same_word(&w.raw, raw)) {
             Some(word) => {
