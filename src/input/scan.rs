@@ -24,12 +24,14 @@ use std::ops::ControlFlow;
 
 use csv::ByteRecord;
 
+mod cuts;
 mod kernels;
 mod parser;
 mod split;
 #[cfg(test)]
 mod tests;
 
+pub use cuts::split_by;
 use kernels::*;
 pub use parser::{RecordParser, count_line_ends};
 pub use split::SplitRow;
@@ -492,128 +494,4 @@ fn quick_span(
         fields,
         benefit,
     }
-}
-
-/// Where to cut data of `len` bytes from `from` on into pieces of about `size` bytes for reading
-/// in parallel: each cut is just after a line end where the next records look whole (`width`
-/// fields each, nothing the quick scan doubts). A look can be fooled by a quoted field that holds
-/// whole lines; the reader then finds the piece before does not end at the cut, and reads on
-/// from where it does. The data is read only near each cut, through `read(at, out, n)` (the `n`
-/// bytes from `at` into `out`), a window at a time: a file is then looked at in a few hundred
-/// small reads, never through its memory map (where, on Linux, each page touched can bring a
-/// whole large folio of the page cache into the process: hundreds of MB at once).
-pub fn split_by(
-    len: usize,
-    from: usize,
-    size: usize,
-    layout: Layout,
-    width: usize,
-    parser: &mut RecordParser,
-    read: impl FnMut(usize, &mut Vec<u8>, usize) -> std::io::Result<()>,
-) -> std::io::Result<Vec<usize>> {
-    // The first window looked at near a cut (it grows 4 times over while it cannot tell).
-    const WINDOW: usize = 16 << 10;
-    split_in_windows(len, from, size, layout, width, parser, read, WINDOW)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn split_in_windows(
-    len: usize,
-    from: usize,
-    size: usize,
-    layout: Layout,
-    width: usize,
-    parser: &mut RecordParser,
-    mut read: impl FnMut(usize, &mut Vec<u8>, usize) -> std::io::Result<()>,
-    first_window: usize,
-) -> std::io::Result<Vec<usize>> {
-    // The largest window: past it, the rest is read as one piece.
-    const MOST: usize = 64 << 20;
-    let size = size.max(1);
-    let mut starts = vec![from];
-    let mut window = Vec::new();
-    let mut near = from.saturating_add(size);
-    'cuts: while near < len {
-        let mut want = first_window.max(1);
-        loop {
-            let n = want.min(len - near);
-            read(near, &mut window, n)?;
-            match record_start_in(&window, near + n == len, layout, width, parser) {
-                Start::At(at) => {
-                    starts.push(near + at);
-                    near = (near + at).saturating_add(size);
-                    continue 'cuts;
-                }
-                Start::MoreNeeded if near + n < len && want < MOST => want *= 4,
-                Start::MoreNeeded | Start::None => break 'cuts,
-            }
-        }
-    }
-    Ok(starts)
-}
-
-/// What [`record_start_in`] found.
-enum Start {
-    At(usize),
-    /// The window ended before it could tell.
-    MoreNeeded,
-    None,
-}
-
-/// The first position after a line end in `window` (data from a position to cut near; `at_end`
-/// when it runs to the end of the data) where the next records look whole.
-fn record_start_in(
-    window: &[u8],
-    at_end: bool,
-    layout: Layout,
-    width: usize,
-    parser: &mut RecordParser,
-) -> Start {
-    const TRIES: usize = 64;
-    const RECORDS: usize = 4;
-    let undecided = if at_end {
-        Start::None
-    } else {
-        Start::MoreNeeded
-    };
-    let mut at = 0;
-    for _ in 0..TRIES {
-        let Some(line_end) = window[at..].iter().position(|&b| b == b'\n') else {
-            return undecided;
-        };
-        let candidate = at + line_end + 1;
-        if candidate >= window.len() {
-            return undecided;
-        }
-        let (mut seen, mut whole, mut cut_short) = (0, true, false);
-        scan(
-            window,
-            candidate,
-            window.len(),
-            layout,
-            parser,
-            |found: Found<'_>| {
-                seen += 1;
-                let span = match found {
-                    Found::Quick(span) | Found::Parsed(span, _) => span,
-                };
-                // A record that runs to the window's end may go on past it.
-                cut_short = !at_end && span.end >= window.len();
-                whole &= !cut_short && matches!(found, Found::Quick(span) if span.fields == width);
-                if whole && seen < RECORDS {
-                    ControlFlow::Continue(())
-                } else {
-                    ControlFlow::Break(())
-                }
-            },
-        );
-        if cut_short || (whole && seen < RECORDS && !at_end) {
-            return Start::MoreNeeded;
-        }
-        if whole {
-            return Start::At(candidate);
-        }
-        at = candidate;
-    }
-    Start::None
 }

@@ -2,6 +2,7 @@
 
 use proptest::prelude::*;
 
+use super::cuts::split_in_windows;
 use super::*;
 use crate::input::records::uniform;
 
