@@ -279,22 +279,12 @@ PROGRAM = ["ikke deltaget i forløb"]
         let m = parse("map.toml", "[patterns]\nPROGRAM = [\"ikke i forløb\"]\n").unwrap();
         let case = Case {
             case_id: "1".to_string(),
-            cpr: String::new(),
             municipality_code: "101".to_string(),
             benefit: Benefit::Il22,
             decision: Decision::Refused,
-            application_date: None,
             decision_date: chrono::NaiveDate::from_ymd_opt(2020, 3, 1).unwrap(),
-            refusal_reasons: Vec::new(),
             refusal_text: "Du er ikke i forløb".to_string(),
-            person_category: None,
-            program: None,
-            public_assistance: None,
-            exam: None,
-            exam_date: None,
-            prior_bonus: None,
-            appeal: None,
-            warnings: Vec::new(),
+            ..Case::blank()
         };
         assert_eq!(ground_of(&case, &m.patterns).ground, Ground::Cited);
         assert_eq!(

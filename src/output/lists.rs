@@ -286,18 +286,28 @@ mod tests {
             &[],
         ];
         for excel in [false, true] {
-            let mut encoder = RowEncoder::new(excel);
-            let mut writer = csv::WriterBuilder::new()
-                .flexible(true)
-                .delimiter(if excel { b';' } else { b',' })
-                .from_writer(Vec::new());
-            let mut ours = Vec::new();
-            for row in rows {
-                writer.write_record(*row).unwrap();
-                encoder.encode_into(row, &mut ours);
-            }
-            assert_eq!(ours, writer.into_inner().unwrap(), "excel {excel}");
+            let (ours, theirs) = encoded_both_ways(excel, rows.iter());
+            assert_eq!(ours, theirs, "excel {excel}");
         }
+    }
+
+    /// `rows` encoded by a [`RowEncoder`] and by the csv crate's writer, with `;` for `excel`.
+    fn encoded_both_ways<R: AsRef<[u8]>>(
+        excel: bool,
+        rows: impl Iterator<Item = impl AsRef<[R]>>,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut encoder = RowEncoder::new(excel);
+        let mut writer = csv::WriterBuilder::new()
+            .flexible(true)
+            .delimiter(if excel { b';' } else { b',' })
+            .from_writer(Vec::new());
+        let mut ours = Vec::new();
+        for row in rows {
+            let row = row.as_ref();
+            writer.write_record(row).unwrap();
+            encoder.encode_into(row, &mut ours);
+        }
+        (ours, writer.into_inner().unwrap())
     }
 
     #[test]
@@ -312,31 +322,26 @@ mod tests {
         const BYTES: &[u8] = b"ab ,;\"\r\n\t|\xc3\xa6";
         const PLAIN: &[u8] = b"ab0 -\xc3\xa6";
         for excel in [false, true] {
-            let mut encoder = RowEncoder::new(excel);
-            let mut writer = csv::WriterBuilder::new()
-                .flexible(true)
-                .delimiter(if excel { b';' } else { b',' })
-                .from_writer(Vec::new());
-            let mut ours = Vec::new();
-            for _ in 0..4000 {
-                // Short fields and long ones (across the 8-, 16- and 32-byte ways of looking),
-                // most plain with at most one byte to quote for.
-                let row: Vec<Vec<u8>> = (0..next(5))
-                    .map(|_| {
-                        let len = [next(6), next(40)][next(2)];
-                        let mut field: Vec<u8> =
-                            (0..len).map(|_| PLAIN[next(PLAIN.len() as u64)]).collect();
-                        if !field.is_empty() && next(2) == 0 {
-                            let at = next(field.len() as u64);
-                            field[at] = BYTES[next(BYTES.len() as u64)];
-                        }
-                        field
-                    })
-                    .collect();
-                writer.write_record(&row).unwrap();
-                encoder.encode_into(&row, &mut ours);
-            }
-            assert_eq!(ours, writer.into_inner().unwrap(), "excel {excel}");
+            // Short fields and long ones (across the 8-, 16- and 32-byte ways of looking), most
+            // plain with at most one byte to quote for.
+            let rows: Vec<Vec<Vec<u8>>> = (0..4000)
+                .map(|_| {
+                    (0..next(5))
+                        .map(|_| {
+                            let len = [next(6), next(40)][next(2)];
+                            let mut field: Vec<u8> =
+                                (0..len).map(|_| PLAIN[next(PLAIN.len() as u64)]).collect();
+                            if !field.is_empty() && next(2) == 0 {
+                                let at = next(field.len() as u64);
+                                field[at] = BYTES[next(BYTES.len() as u64)];
+                            }
+                            field
+                        })
+                        .collect()
+                })
+                .collect();
+            let (ours, theirs) = encoded_both_ways(excel, rows.iter());
+            assert_eq!(ours, theirs, "excel {excel}");
         }
     }
 }

@@ -24,43 +24,35 @@ fn records(data: &[u8], from: usize, limit: usize) -> (Vec<(u64, Vec<String>)>, 
     let mut parser = RecordParser::new(b',');
     let mut reparse = RecordParser::new(b',');
     let mut out = Vec::new();
-    let stop = scan(
-        data,
-        from,
-        limit,
-        layout,
-        &mut parser,
-        |found: Found<'_>| {
-            let (span, fields): (Span, Vec<String>) = match found {
-                Found::Quick(span) => {
-                    reparse.parse(&data[span.start..]).unwrap();
-                    let fields: Vec<String> = reparse
-                        .record
-                        .iter()
-                        .map(|f| String::from_utf8_lossy(f).into_owned())
-                        .collect();
-                    assert_eq!(fields.len(), span.fields, "{fields:?}");
-                    if let Some((a, b)) = span.benefit.filter(|&(a, _)| data.get(a) != Some(&b'"'))
-                    {
-                        assert_eq!(&data[a..b], fields[1].as_bytes());
-                    }
-                    (span, fields)
+    let stop = scan(data, from, limit, layout, &mut parser, |found| {
+        let (span, fields): (Span, Vec<String>) = match found {
+            Found::Quick(span) => {
+                reparse.parse(&data[span.start..]).unwrap();
+                let fields: Vec<String> = reparse
+                    .record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect();
+                assert_eq!(fields.len(), span.fields, "{fields:?}");
+                if let Some((a, b)) = span.benefit.filter(|&(a, _)| data.get(a) != Some(&b'"')) {
+                    assert_eq!(&data[a..b], fields[1].as_bytes());
                 }
-                Found::Parsed(span, rec) => (
-                    span,
-                    rec.iter()
-                        .map(|f| String::from_utf8_lossy(f).into_owned())
-                        .collect(),
-                ),
-            };
-            assert!(
-                span.end == data.len() || matches!(data[span.end], b'\n' | b'\r'),
-                "a record's content ends at its line end"
-            );
-            out.push((1 + span.lines_before, fields));
-            ControlFlow::Continue(())
-        },
-    );
+                (span, fields)
+            }
+            Found::Parsed(span, rec) => (
+                span,
+                rec.iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect(),
+            ),
+        };
+        assert!(
+            span.end == data.len() || matches!(data[span.end], b'\n' | b'\r'),
+            "a record's content ends at its line end"
+        );
+        out.push((1 + span.lines_before, fields));
+        ControlFlow::Continue(())
+    });
     (out, stop)
 }
 
@@ -283,23 +275,16 @@ fn read_unlike_csv_core(data: &[u8], delimiter: u8) -> Vec<(Span, ByteRecord, By
     let mut quick = RecordParser::new(delimiter);
     let (mut read, mut parse) = (RecordParser::new(delimiter), RecordParser::new(delimiter));
     let mut differ = Vec::new();
-    scan(
-        data,
-        0,
-        data.len(),
-        layout,
-        &mut quick,
-        |found: Found<'_>| {
-            if let Found::Quick(span) = found {
-                read.read(data, span, delimiter);
-                parse.parse(&data[span.start..]);
-                if read.record != parse.record {
-                    differ.push((span, read.record.clone(), parse.record.clone()));
-                }
+    scan(data, 0, data.len(), layout, &mut quick, |found| {
+        if let Found::Quick(span) = found {
+            read.read(data, span, delimiter);
+            parse.parse(&data[span.start..]);
+            if read.record != parse.record {
+                differ.push((span, read.record.clone(), parse.record.clone()));
             }
-            ControlFlow::Continue(())
-        },
-    );
+        }
+        ControlFlow::Continue(())
+    });
     differ
 }
 
