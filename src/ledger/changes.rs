@@ -89,6 +89,23 @@ pub struct Change {
     pub new: Option<Listing>,
 }
 
+impl Change {
+    /// The old and the new classification, rule and expected outcome, in the order of the
+    /// columns of `changes.csv` and of the ledger's `case_change`; none on a side where the case
+    /// is not listed.
+    pub fn sides(&self) -> [Option<&str>; 6] {
+        let (old, new) = (self.old.as_ref(), self.new.as_ref());
+        [
+            old.map(|l| l.classification.as_str()),
+            new.map(|l| l.classification.as_str()),
+            old.map(|l| l.rule.as_str()),
+            new.map(|l| l.rule.as_str()),
+            old.map(|l| l.expected_outcome.as_str()),
+            new.map(|l| l.expected_outcome.as_str()),
+        ]
+    }
+}
+
 /// The changes from `previous` to `current`: `NEW`, then `CHANGED`, then `GONE`, each sorted by
 /// case id and authority.
 pub fn diff(previous: &BTreeMap<Key, Listing>, current: &BTreeMap<Key, Listing>) -> Vec<Change> {
@@ -125,20 +142,9 @@ pub fn diff(previous: &BTreeMap<Key, Listing>, current: &BTreeMap<Key, Listing>)
 pub fn write_csv(staging: &Staging, changes: &[Change], excel: bool) -> Result<(), Error> {
     let mut out = CsvOut::create(staging, FILE, &COLUMNS, excel)?;
     for c in changes {
-        let side = |l: &Option<Listing>, pick: fn(&Listing) -> &str| {
-            l.as_ref().map_or(String::new(), |l| pick(l).to_string())
-        };
-        out.write([
-            c.kind.code().to_string(),
-            c.case_id.clone(),
-            c.decided_by.clone(),
-            side(&c.old, |l| &l.classification),
-            side(&c.new, |l| &l.classification),
-            side(&c.old, |l| &l.rule),
-            side(&c.new, |l| &l.rule),
-            side(&c.old, |l| &l.expected_outcome),
-            side(&c.new, |l| &l.expected_outcome),
-        ])?;
+        let sides = c.sides().map(|side| side.unwrap_or(""));
+        let named = [c.kind.code(), c.case_id.as_str(), c.decided_by.as_str()];
+        out.write(named.into_iter().chain(sides))?;
     }
     out.finish()
 }

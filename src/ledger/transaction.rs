@@ -159,22 +159,13 @@ impl Locked {
             )
             .map_err(e)?;
         for c in changes {
-            let side = |l: &Option<Listing>, pick: fn(&Listing) -> &str| {
-                l.as_ref().map(|l| pick(l).to_string())
-            };
-            stmt.execute(params![
-                id,
-                c.kind.code(),
-                c.case_id,
-                c.decided_by,
-                side(&c.old, |l| &l.classification),
-                side(&c.new, |l| &l.classification),
-                side(&c.old, |l| &l.rule),
-                side(&c.new, |l| &l.rule),
-                side(&c.old, |l| &l.expected_outcome),
-                side(&c.new, |l| &l.expected_outcome),
-            ])
-            .map_err(e)?;
+            let (code, sides) = (c.kind.code(), c.sides());
+            let named: [&dyn rusqlite::ToSql; 4] = [&id, &code, &c.case_id, &c.decided_by];
+            let values: Vec<&dyn rusqlite::ToSql> = named
+                .into_iter()
+                .chain(sides.iter().map(|side| side as &dyn rusqlite::ToSql))
+                .collect();
+            stmt.execute(values.as_slice()).map_err(e)?;
         }
         Ok(())
     }
