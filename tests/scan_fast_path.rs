@@ -307,3 +307,73 @@ fn an_export_cut_short_while_it_is_read_ends_the_run_with_an_error_naming_it() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// An export naming hundreds of other benefits (more than a piece remembers, `mapped::words`),
+/// some differing only in their last bytes or in length, with the catch-all: every word is
+/// counted as often as it stands, in pieces of any size as streamed, and the lists agree.
+#[test]
+fn an_export_of_hundreds_of_benefit_words_counts_each_alike_in_pieces_and_streamed() {
+    let mut dice = Dice(5);
+    let words: Vec<String> = (0..300)
+        .map(|k| match k % 4 {
+            0 => format!("YDELSE{k}"),
+            1 => format!("Ydelse nr. {k:03} (kommunal)"),
+            2 => format!("Y{k}"),
+            _ => format!("YDELSE{k}X"),
+        })
+        .collect();
+    let mut counts = std::collections::BTreeMap::new();
+    let mut text = COLUMNS.join(",") + "\n";
+    for i in 0..6000 {
+        let benefit = if i % 50 == 0 {
+            "IL22".to_string()
+        } else {
+            // Runs of one word, as exports sorted by benefit hold, and words at random.
+            let k = if i % 1000 < 300 {
+                i / 100 % 300
+            } else {
+                dice.next(300)
+            };
+            *counts.entry(words[k].clone()).or_insert(0u64) += 1;
+            words[k].clone()
+        };
+        text.push_str(&format!(
+            "K-{i},0101801234,461,{benefit},REFUSED,2020-01-10,2020-02-01,PROGRAM,\"Afslag\",REFUGEE,NO,NO,PD2,2019-05-01,NO,\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("catch-all.toml");
+    fs::write(&mapping, "[values.benefit]\n\"*\" = \"OTHER\"\n").unwrap();
+    let mapping = mapping.to_str().unwrap();
+    let path = dir.path().join("words.csv");
+    fs::write(&path, &text).unwrap();
+    let path = path.to_str().unwrap();
+    let piped = dir.path().join("stdin-out");
+    scan("-", &piped, Some(text.as_bytes()), &["--mapping", mapping]);
+    let caught = &summary(&piped)["benefit_words_caught"];
+    let expected: serde_json::Map<String, serde_json::Value> = counts
+        .iter()
+        .map(|(word, &n)| (word.clone(), n.into()))
+        .collect();
+    assert_eq!(caught, &serde_json::Value::Object(expected));
+    for chunk in ["1000", "65536", "4194304"] {
+        let out = dir.path().join(format!("out-{chunk}"));
+        scan(
+            path,
+            &out,
+            None,
+            &[
+                "--mapping",
+                mapping,
+                "--chunk-size",
+                chunk,
+                "--threads",
+                "2",
+            ],
+        );
+        assert_eq!(summary(&out), summary(&piped), "chunk {chunk}");
+        let ours = fs::read_to_string(out.join("audit.csv")).unwrap();
+        let theirs = fs::read_to_string(piped.join("audit.csv")).unwrap();
+        assert_eq!(ours.replace(path, "stdin"), theirs, "chunk {chunk}");
+    }
+}

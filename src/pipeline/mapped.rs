@@ -325,7 +325,7 @@ impl Pass1<'_> {
         lines: &mut u64,
     ) -> Result<(), Error> {
         self.tally.out_of_scope(piece.other);
-        for word in &piece.words {
+        for word in &piece.words.met {
             if word.other == Some(true) && word.rows > 0 {
                 let shown = caught_word(&word.raw, reading.decoding);
                 self.tally.caught(shown.as_bytes(), word.rows);

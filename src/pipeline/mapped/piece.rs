@@ -9,7 +9,7 @@ use csv::ByteRecord;
 use memmap2::{Advice, Mmap};
 
 use super::super::{First, SpillRow, spill_columns, verdict};
-use super::words::Word;
+use super::words::Words;
 use crate::input::columns::{Col, ColumnMap};
 use crate::input::encoding::Decoding;
 use crate::input::records::Fields;
@@ -54,7 +54,7 @@ pub(super) struct Piece {
     pub(super) rows: u64,
     /// Rows of other benefits, only counted.
     pub(super) other: u64,
-    pub(super) words: Vec<Word>,
+    pub(super) words: Words,
     /// Words caught by the catch-all beyond those remembered in `words`, as their raw bytes.
     pub(super) caught: HashMap<Vec<u8>, u64>,
     pub(super) kept: Vec<Kept>,
@@ -200,7 +200,7 @@ impl Reading<'_> {
             },
             rows: 0,
             other: 0,
-            words: Vec::new(),
+            words: Words::new(),
             caught: HashMap::new(),
             // Room for a row kept in 2 KiB of input (one in 17 rows of 120 bytes); more grow it.
             kept: Vec::with_capacity((limit - start) / 2048),
