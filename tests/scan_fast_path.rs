@@ -308,6 +308,41 @@ fn an_export_cut_short_while_it_is_read_ends_the_run_with_an_error_naming_it() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// Scans `text` with the benefit catch-all, as a file cut into pieces of several sizes and
+/// streamed: the summaries and `audit.csv` agree. Returns the streamed run's summary.
+fn alike_with_the_catch_all(text: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("catch-all.toml");
+    fs::write(&mapping, "[values.benefit]\n\"*\" = \"OTHER\"\n").unwrap();
+    let mapping = mapping.to_str().unwrap();
+    let path = dir.path().join("export.csv");
+    fs::write(&path, text).unwrap();
+    let path = path.to_str().unwrap();
+    let piped = dir.path().join("stdin-out");
+    scan("-", &piped, Some(text.as_bytes()), &["--mapping", mapping]);
+    for chunk in ["1000", "65536", "4194304"] {
+        let out = dir.path().join(format!("out-{chunk}"));
+        scan(
+            path,
+            &out,
+            None,
+            &[
+                "--mapping",
+                mapping,
+                "--chunk-size",
+                chunk,
+                "--threads",
+                "2",
+            ],
+        );
+        assert_eq!(summary(&out), summary(&piped), "chunk {chunk}");
+        let ours = fs::read_to_string(out.join("audit.csv")).unwrap();
+        let theirs = fs::read_to_string(piped.join("audit.csv")).unwrap();
+        assert_eq!(ours.replace(path, "stdin"), theirs, "chunk {chunk}");
+    }
+    summary(&piped)
+}
+
 /// An export naming hundreds of other benefits (more than a piece remembers, `mapped::words`),
 /// some differing only in their last bytes or in length, with the catch-all: every word is
 /// counted as often as it stands, in pieces of any size as streamed, and the lists agree.
@@ -341,39 +376,61 @@ fn an_export_of_hundreds_of_benefit_words_counts_each_alike_in_pieces_and_stream
             "K-{i},0101801234,461,{benefit},REFUSED,2020-01-10,2020-02-01,PROGRAM,\"Afslag\",REFUGEE,NO,NO,PD2,2019-05-01,NO,\n"
         ));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let mapping = dir.path().join("catch-all.toml");
-    fs::write(&mapping, "[values.benefit]\n\"*\" = \"OTHER\"\n").unwrap();
-    let mapping = mapping.to_str().unwrap();
-    let path = dir.path().join("words.csv");
-    fs::write(&path, &text).unwrap();
-    let path = path.to_str().unwrap();
-    let piped = dir.path().join("stdin-out");
-    scan("-", &piped, Some(text.as_bytes()), &["--mapping", mapping]);
-    let caught = &summary(&piped)["benefit_words_caught"];
     let expected: serde_json::Map<String, serde_json::Value> = counts
         .iter()
         .map(|(word, &n)| (word.clone(), n.into()))
         .collect();
+    let caught = &alike_with_the_catch_all(&text)["benefit_words_caught"];
     assert_eq!(caught, &serde_json::Value::Object(expected));
-    for chunk in ["1000", "65536", "4194304"] {
-        let out = dir.path().join(format!("out-{chunk}"));
-        scan(
-            path,
-            &out,
-            None,
-            &[
-                "--mapping",
-                mapping,
-                "--chunk-size",
-                chunk,
-                "--threads",
-                "2",
-            ],
-        );
-        assert_eq!(summary(&out), summary(&piped), "chunk {chunk}");
-        let ours = fs::read_to_string(out.join("audit.csv")).unwrap();
-        let theirs = fs::read_to_string(piped.join("audit.csv")).unwrap();
-        assert_eq!(ours.replace(path, "stdin"), theirs, "chunk {chunk}");
+}
+
+/// An export that quotes every field, as many systems write them: a quoted `benefit` word is
+/// counted by what stands between its quotes, one with a doubled quote inside is read in full,
+/// and both read as the streamed reader reads them.
+#[test]
+fn an_export_quoting_every_field_counts_its_words_alike_in_pieces_and_streamed() {
+    let mut dice = Dice(9);
+    let words = [
+        "OTHER",
+        "Kontanthjælp",
+        "Bolig\"\"støtte",
+        "IL22",
+        "",
+        "Sygedagpenge",
+    ];
+    let quote_all = |fields: &[&str]| {
+        let quoted: Vec<String> = fields.iter().map(|f| format!("\"{f}\"")).collect();
+        quoted.join(",") + "\n"
+    };
+    let mut text = quote_all(&COLUMNS);
+    for i in 0..3000 {
+        let case = format!("K-{i}");
+        let benefit = dice.pick(&words);
+        text.push_str(&quote_all(&[
+            &case,
+            "0101801234",
+            "461",
+            benefit,
+            "REFUSED",
+            "2020-01-10",
+            "2020-02-01",
+            "PROGRAM",
+            "Afslag, jf. \"\"§ 16\"\"",
+            "REFUGEE",
+            "NO",
+            "NO",
+            "PD2",
+            "2019-05-01",
+            "NO",
+            "",
+        ]));
     }
+    let summary = alike_with_the_catch_all(&text);
+    let caught = &summary["benefit_words_caught"];
+    assert!(caught["Bolig\"støtte"].as_u64().unwrap() > 300, "{caught}");
+    assert!(caught["Sygedagpenge"].as_u64().unwrap() > 300, "{caught}");
+    assert!(
+        summary["counts"]["rejected"].as_u64().unwrap() > 300,
+        "the empty words"
+    );
 }

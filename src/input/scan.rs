@@ -1,8 +1,8 @@
 //! The quick record scanner for file inputs (SPEC §3.2, §3.3): finds where each record of a byte
 //! range starts and ends, on which physical line, how many fields it has and where its `benefit`
 //! field lies — without copying or allocating — so that a row of another benefit costs only a
-//! look at that one field. Everything else (a bonus-related row, a reject, a quoted `benefit`) is
-//! read in full by [`RecordParser`], which is the csv crate's own parser (`csv_core`).
+//! look at that one field. Everything else (a bonus-related row, a reject) is read in full by
+//! the caller, or by [`RecordParser`], which is the csv crate's own parser (`csv_core`).
 //!
 //! The scan classifies 64 bytes at a time into bit masks of quotes, delimiters and line ends (on
 //! x86-64 with AVX-512BW, AVX2 or SSE2, whichever the processor has: `scan::kernels::Kernel`), and finds the

@@ -3,10 +3,11 @@
 //! ([`scan::scan`]); the input's digest is taken over the same mapped bytes as each piece's rows
 //! are written.
 //!
-//! A row of another benefit costs one look at its `benefit` field (no copy, no allocation: the
-//! words met are remembered per piece). Every other row — bonus-related, with a wrong field
-//! count, an unknown benefit word, or a quoted `benefit` — is read in full (split where it
-//! stands when it has no quote, by the csv crate's parser otherwise) and goes through
+//! A row of another benefit costs one look at its `benefit` field, quoted or not (no copy, no
+//! allocation: the words met are found in a small table per piece). Every other row —
+//! bonus-related, with a wrong field count, an unknown benefit word, or a `benefit` with a
+//! doubled quote — is read in full (split where it stands when its quotes only enclose whole
+//! fields, by the csv crate's parser otherwise) and goes through
 //! [`super::verdict`] (as [`super::first_pass`] does) and [`Pass1::record`] exactly as a streamed
 //! row does, in input order, so the outputs are the stream reader's byte for byte.
 //!
