@@ -326,21 +326,20 @@ impl Index {
     fn settle_duplicates(&self, settled: &mut [Settled], sort: &SortedKeys) {
         let case_key = |i: u32| self.entries[i as usize].case_key;
         let sorted = sort(self.entries.len() as u32, &|i| Some(case_key(i) as u64));
+        let content = |i: u32| self.entries[i as usize].content;
         for_each_group(&sorted, case_key, |group| {
             if group.len() < 2 {
                 return;
             }
-            let first_content = self.entries[group[0] as usize].content;
-            let conflicting = group
-                .iter()
-                .any(|&i| self.entries[i as usize].content != first_content);
-            for (k, &i) in group.iter().enumerate() {
-                let content = self.entries[i as usize].content;
+            let first_content = content(group[0]);
+            let conflicting = group.iter().any(|&i| content(i) != first_content);
+            // The first row of each content: a case id that thousands of rows repeat (a
+            // placeholder) costs a lookup a row, not a look at every row before it.
+            let mut first_of: HashMap<u64, u32> = HashMap::new();
+            for &i in group {
+                let first = *first_of.entry(content(i)).or_insert(i);
                 settled[i as usize].conflicting = conflicting;
-                settled[i as usize].duplicate_of = group[..k]
-                    .iter()
-                    .copied()
-                    .find(|&j| self.entries[j as usize].content == content);
+                settled[i as usize].duplicate_of = (first != i).then_some(first);
             }
         });
     }
@@ -381,6 +380,13 @@ impl Index {
             .collect();
         grants.sort_by_key(|&i| (entry(i).decision_date, i));
         let first_grant = grants.first().map(|&i| entry(i).decision_date);
+        // The grants a refusal may name as its later grant, in the same order: the first after
+        // a refusal is found by halving (a placeholder CPR may stand on thousands of rows).
+        let nameable: Vec<u32> = grants
+            .iter()
+            .copied()
+            .filter(|&g| matches!(entry(g).benefit, Benefit::Il22 | Benefit::Aktl22))
+            .collect();
         let last_il22 = rows
             .iter()
             .filter(|&&i| entry(i).benefit == Benefit::Il22)
@@ -395,10 +401,8 @@ impl Index {
             let s = &mut settled[i as usize];
             s.prior_grant = first_grant.is_some_and(|d| d < e.decision_date);
             s.later_il22_decision = last_il22.is_some_and(|d| d > e.decision_date);
-            s.later_grant = grants.iter().copied().find(|&g| {
-                entry(g).decision_date > e.decision_date
-                    && matches!(entry(g).benefit, Benefit::Il22 | Benefit::Aktl22)
-            });
+            let later = nameable.partition_point(|&g| entry(g).decision_date <= e.decision_date);
+            s.later_grant = nameable.get(later).copied();
             let is_reopen = if s.prior_grant {
                 e.reopen_with_prior_grant
             } else {
@@ -483,6 +487,125 @@ mod tests {
         let long = "1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7-8-9-0-1-2-3-4";
         assert_eq!(person_key(long), person_key(&long.replace('-', "")));
         assert_ne!(person_key(long), person_key(&long[..long.len() - 2]));
+    }
+
+    /// The settling as first written, a look at every other row for each row: the reference
+    /// the grouping and halving of [`Index::settle`] must agree with.
+    fn settled_the_slow_way(entries: &[Entry]) -> Vec<Settled> {
+        let n = entries.len();
+        let mut settled = vec![Settled::default(); n];
+        for i in 0..n {
+            let same: Vec<usize> = (0..n)
+                .filter(|&j| entries[j].case_key == entries[i].case_key)
+                .collect();
+            if same.len() < 2 {
+                continue;
+            }
+            settled[i].conflicting = same
+                .iter()
+                .any(|&j| entries[j].content != entries[same[0]].content);
+            settled[i].duplicate_of = same
+                .iter()
+                .copied()
+                .take_while(|&j| j < i)
+                .find(|&j| entries[j].content == entries[i].content)
+                .map(|j| j as u32);
+        }
+        let mut persons: Vec<u128> = entries.iter().map(|e| e.person).collect();
+        persons.sort();
+        persons.dedup();
+        for person in persons.into_iter().filter(|&p| p != NO_PERSON) {
+            let rows: Vec<usize> = (0..n)
+                .filter(|&i| entries[i].person == person && settled[i].duplicate_of.is_none())
+                .collect();
+            if rows.len() < 2 {
+                continue;
+            }
+            let mut grants: Vec<usize> = rows
+                .iter()
+                .copied()
+                .filter(|&i| entries[i].decision == Decision::Granted)
+                .collect();
+            grants.sort_by_key(|&i| (entries[i].decision_date, i));
+            let last_il22 = rows
+                .iter()
+                .filter(|&&i| entries[i].benefit == Benefit::Il22)
+                .map(|&i| entries[i].decision_date)
+                .max();
+            let mut reopen = Vec::new();
+            for &i in &rows {
+                let e = &entries[i];
+                if e.benefit != Benefit::Il22 || e.decision != Decision::Refused {
+                    continue;
+                }
+                let s = &mut settled[i];
+                s.prior_grant = grants
+                    .first()
+                    .is_some_and(|&g| entries[g].decision_date < e.decision_date);
+                s.later_il22_decision = last_il22.is_some_and(|d| d > e.decision_date);
+                s.later_grant = grants
+                    .iter()
+                    .copied()
+                    .find(|&g| {
+                        entries[g].decision_date > e.decision_date
+                            && matches!(entries[g].benefit, Benefit::Il22 | Benefit::Aktl22)
+                    })
+                    .map(|g| g as u32);
+                let reopen_now = if s.prior_grant {
+                    e.reopen_with_prior_grant
+                } else {
+                    e.reopen_alone
+                };
+                if reopen_now && s.later_grant.is_none() && !s.conflicting {
+                    reopen.push(i);
+                }
+            }
+            if reopen.len() > 1 {
+                for i in reopen {
+                    settled[i].several_refusals = true;
+                }
+            }
+        }
+        for i in 0..n {
+            if let Some(first) = settled[i].duplicate_of {
+                settled[i] = Settled {
+                    duplicate_of: Some(first),
+                    ..settled[first as usize]
+                };
+            }
+        }
+        settled
+    }
+
+    proptest::proptest! {
+        /// Rows that share case ids and persons in any mix (a placeholder CPR or case id on
+        /// many rows among them) settle as the look at every other row settles them.
+        #[test]
+        fn the_settling_agrees_with_a_look_at_every_other_row(
+            rows in proptest::collection::vec(
+                (0..6usize, 0..5usize, 0..4usize, proptest::bool::ANY, 0..12u32, 0..3usize,
+                 proptest::bool::ANY, proptest::bool::ANY),
+                0..60,
+            ),
+        ) {
+            let mut index = Index::default();
+            for (line, &(id, cpr, benefit, granted, day, text, alone, prior)) in rows.iter().enumerate() {
+                let mut case = Case::blank();
+                case.case_id = format!("K-{id}");
+                // Person 0 has no CPR number: it links no rows.
+                case.cpr = if cpr == 0 { String::new() } else { format!("01018{cpr}1234") };
+                case.benefit = [Benefit::Il22, Benefit::Aktl22, Benefit::Dansktillaeg, Benefit::Il22][benefit];
+                case.decision = if granted { Decision::Granted } else { Decision::Refused };
+                case.decision_date = NaiveDate::from_ymd_opt(2020, 1, 1 + day).unwrap();
+                case.refusal_text = ["", "Afslag", "Afslag, § 16"][text].to_string();
+                let class = |reopen: bool| if reopen { Classification::Reopen } else { Classification::NotAffected };
+                index.push(&case, 0, line as u64, class(alone), class(prior));
+            }
+            let entries: Vec<Entry> = (0..index.entries.len()).map(|i| index.entries[i].clone()).collect();
+            let expected = settled_the_slow_way(&entries);
+            index.settle();
+            proptest::prop_assert_eq!(&index.settled, &expected);
+        }
     }
 
     #[test]
