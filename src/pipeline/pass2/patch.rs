@@ -2,7 +2,7 @@
 //! to back, read ahead of where it is written.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt as _;
+use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
 use std::path::PathBuf;
 
 use crate::error::Error;
@@ -15,11 +15,17 @@ use crate::output::dir::Staging;
 /// over, where a copy would take as many new ones, and on a virtual machine a page the process
 /// has not had before costs several times the copying. The work is planned in input order and
 /// done a batch of rows at a time, the three lists at once.
+///
+/// Only when the rows that grew make more wait in memory than [`HOLD`] is the rest written to
+/// a copy instead (the list so far copied in the kernel), which then takes the list's place:
+/// memory stays flat however many rows grow.
 pub(crate) struct Patch {
     /// The list's path.
     path: PathBuf,
     /// The list, once a row in it changes.
     file: Option<File>,
+    /// The copy the list is written to from `written` on, once it is made (see [`HOLD`]).
+    copy: Option<File>,
     /// Its length as pass 1 wrote it.
     len: u64,
     /// Where the next unchanged stretch starts in the old list, as planned.
@@ -38,6 +44,8 @@ pub(crate) struct Patch {
     written: u64,
     /// How much is read or written at a time.
     buffer: usize,
+    /// How much may wait in memory, in place ([`HOLD`]).
+    hold: usize,
 }
 
 /// A piece of a patch's work, in the order of the list.
@@ -57,11 +65,20 @@ enum Op {
 /// medians of five; a quarter of it or more is written straight from where it was read).
 const BUFFER: usize = 64 << 10;
 
+/// The most that may wait in memory while the list is rewritten in place: the growth so far.
+/// Rows that grow by a warning each can make it hundreds of megabytes (a case id that a million
+/// rows repeat, each then naming the first); past it, the rest is written to a copy.
+const HOLD: usize = 8 << 20;
+
+/// What the copy of a list is called in the staging directory until it takes the list's place.
+const COPY_SUFFIX: &str = ".patched";
+
 impl Patch {
     pub(crate) fn new(staging: &Staging, name: &str) -> Patch {
         Patch {
             path: staging.path().join(name),
             file: None,
+            copy: None,
             len: 0,
             planned: 0,
             ops: Vec::new(),
@@ -73,6 +90,7 @@ impl Patch {
             out: Vec::new(),
             written: 0,
             buffer: BUFFER,
+            hold: HOLD,
         }
     }
 
@@ -138,7 +156,8 @@ impl Patch {
             .try_for_each(|op| self.apply(&file, op));
         // What is written is final: it is written behind, as pass 1 writes the lists, so that
         // the fsync at the end finds little left to write.
-        crate::output::lists::write_behind_to(&file, Some(self.written));
+        let to = self.copy.as_ref().unwrap_or(&file);
+        crate::output::lists::write_behind_to(to, Some(self.written));
         self.file = Some(file);
         done.map_err(|e| self.error(e))
     }
@@ -155,8 +174,9 @@ impl Patch {
                     if self.out.is_empty() && n >= self.buffer / 4 {
                         // A long stretch is written from where it was read, not copied first.
                         let end = self.written + n as u64;
-                        self.read_ahead(file, end.min(self.len))?;
-                        file.write_all_at(&self.ahead[self.first..self.first + n], self.written)?;
+                        self.read_under(file, end)?;
+                        let to = self.copy.as_ref().unwrap_or(file);
+                        to.write_all_at(&self.ahead[self.first..self.first + n], self.written)?;
                         self.written = end;
                     } else {
                         self.out
@@ -201,7 +221,11 @@ impl Patch {
         if self.read >= end {
             return Ok(());
         }
-        if self.first >= self.buffer {
+        // What is taken is dropped from the front once it is a buffer and at least what stays:
+        // each byte is then moved a bounded number of times, also when rows that grow leave
+        // megabytes waiting (every row of a case id repeated a million times, say), where
+        // moving all that waits at every buffer read had made the rewrite quadratic.
+        if self.first >= self.buffer && self.first >= self.filled - self.first {
             self.ahead.copy_within(self.first..self.filled, 0);
             self.filled -= self.first;
             self.first = 0;
@@ -214,14 +238,51 @@ impl Patch {
         }
         file.read_exact_at(&mut self.ahead[at..self.filled], self.read)?;
         self.read = to;
+        if self.copy.is_none() && self.filled - self.first > self.hold {
+            self.make_copy(file)?;
+        }
         Ok(())
+    }
+
+    /// Reads what the list holds before `end` before it is written over, in place.
+    fn read_under(&mut self, file: &File, end: u64) -> std::io::Result<()> {
+        match self.copy {
+            Some(_) => Ok(()),
+            None => self.read_ahead(file, end.min(self.len)),
+        }
+    }
+
+    /// Goes on writing to a copy of the list: what is rewritten so far (`..written`) is
+    /// copied there in the kernel, and from now on the old list is only read.
+    fn make_copy(&mut self, file: &File) -> std::io::Result<()> {
+        let path = self.copy_path();
+        let mut copy = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        let mut done = std::io::Read::take(file.try_clone()?, self.written);
+        let copied = std::io::copy(&mut done, &mut copy)?;
+        if copied != self.written {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.copy = Some(copy);
+        Ok(())
+    }
+
+    fn copy_path(&self) -> PathBuf {
+        let mut name = self.path.clone().into_os_string();
+        name.push(COPY_SUFFIX);
+        PathBuf::from(name)
     }
 
     /// Writes out the new list so far. Everything of the old list it writes over is read first.
     fn flush(&mut self, file: &File) -> std::io::Result<()> {
         let end = self.written + self.out.len() as u64;
-        self.read_ahead(file, end.min(self.len))?;
-        file.write_all_at(&self.out, self.written)?;
+        self.read_under(file, end)?;
+        let to = self.copy.as_ref().unwrap_or(file);
+        to.write_all_at(&self.out, self.written)?;
         self.written = end;
         self.out.clear();
         Ok(())
@@ -238,7 +299,13 @@ impl Patch {
             return Ok(());
         };
         self.flush(&file)
-            .and_then(|()| file.set_len(self.written))
+            .and_then(|()| match &self.copy {
+                Some(copy) => {
+                    copy.set_len(self.written)?;
+                    std::fs::rename(self.copy_path(), &self.path)
+                }
+                None => file.set_len(self.written),
+            })
             .map_err(|e| self.error(e))
     }
 }
@@ -299,21 +366,57 @@ mod tests {
         assert!(patch.run().is_err());
     }
 
+    #[test]
+    fn rows_that_all_grow_send_the_rest_to_a_copy_and_memory_stays_flat() {
+        let rows: Vec<String> = (0..2000).map(|k| format!("row {k}\n")).collect();
+        let (_dir, staging) = staged_list(rows.concat().as_bytes());
+        let mut patch = Patch::new(&staging, "audit.csv");
+        (patch.buffer, patch.hold) = (256, 4096);
+        let mut at = 0;
+        let mut most = 0;
+        for (k, row) in rows.iter().enumerate() {
+            let grown = format!("row {k}, now with a warning fifty bytes long or so\n");
+            let (before, now) = (row.as_bytes(), grown.as_bytes());
+            patch.replace(at, b"", Some(before), Some(now)).unwrap();
+            at += row.len() as u64;
+            if k % 16 == 0 {
+                patch.run().unwrap();
+                most = most.max(patch.filled - patch.first);
+            }
+        }
+        // 2,000 rows grew by 40-odd bytes each: 90 kB waited in memory, in place.
+        assert!(most < 4096 + 2 * 256 + 128, "{most} bytes waited");
+        assert!(patch.copy.is_some());
+        patch.finish().unwrap();
+        let expected: String = (0..2000)
+            .map(|k| format!("row {k}, now with a warning fifty bytes long or so\n"))
+            .collect();
+        assert_eq!(String::from_utf8(list(&staging)).unwrap(), expected);
+        let names: Vec<_> = std::fs::read_dir(staging.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["audit.csv"], "the copy took the list's place");
+    }
+
     proptest! {
-        /// However rows grow, shrink, leave or join, and however small the buffers, the list
-        /// rewritten in place is the one written anew: nothing of the old list is written over
-        /// before it is read.
+        /// However rows grow, shrink, leave or join, however small the buffers, and wherever
+        /// the growth waiting in memory sends the rest to a copy (or never), the list rewritten
+        /// is the one written anew: nothing of the old list is written over before it is read,
+        /// and the copy, when made, takes the list's place.
         #[test]
         fn a_list_patched_in_place_is_the_list_written_anew(
             rows in prop::collection::vec("[a-z]{0,12}", 0..40),
             changes in prop::collection::vec((any::<bool>(), "[A-Z]{0,30}"), 0..40),
             buffer in 1usize..64,
             batch in 1usize..8,
+            hold in prop::option::of(0usize..200),
         ) {
             let old: Vec<u8> = rows.iter().flat_map(|r| format!("{r}\n").into_bytes()).collect();
             let (_dir, staging) = staged_list(&old);
             let mut patch = Patch::new(&staging, "audit.csv");
             patch.buffer = buffer;
+            patch.hold = hold.unwrap_or(usize::MAX);
             let mut expected = Vec::new();
             let mut at = 0u64;
             for (k, row) in rows.iter().enumerate() {
@@ -338,10 +441,15 @@ mod tests {
                 at += row.len() as u64;
                 if k % batch == 0 {
                     patch.run().unwrap();
+                    // What waits in memory stays within the hold, a buffer and a row or two.
+                    let waiting = patch.filled - patch.first;
+                    prop_assert!(waiting <= patch.hold.saturating_add(2 * buffer + 128), "{waiting}");
                 }
             }
             patch.finish().unwrap();
             prop_assert_eq!(list(&staging), expected);
+            let names: Vec<_> = std::fs::read_dir(staging.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            prop_assert_eq!(names, vec![std::ffi::OsString::from("audit.csv")]);
         }
     }
 }
