@@ -96,7 +96,25 @@ pub struct Scanned {
     /// The REOPEN and REVIEW list rows (no CPR), in output order, for the ledger and the report.
     pub listed: Vec<ListedCase>,
     /// Each input's SHA-256, in input order, when [`ScanConfig::input_sha256`] asked for it.
-    pub input_sha256: Vec<Option<String>>,
+    pub input_sha256: Vec<InputSha256>,
+}
+
+/// An input's SHA-256 for the ledger: known once the input is read, or still being taken
+/// behind the run ([`mapped::Sha256Behind`]).
+pub enum InputSha256 {
+    Known(Option<String>),
+    Behind(mapped::Sha256Behind),
+}
+
+impl InputSha256 {
+    /// The digest (waiting for it if it is still being taken); an input that changed while
+    /// it was scanned is an error.
+    pub fn get(self) -> Result<Option<String>, Error> {
+        match self {
+            InputSha256::Known(sha256) => Ok(sha256),
+            InputSha256::Behind(behind) => behind.finish().map(Some),
+        }
+    }
 }
 
 /// A case on the REOPEN or REVIEW list, as the ledger keeps it: no CPR number.

@@ -1,7 +1,9 @@
 //! Finishing a scan with a ledger (SPEC §5.1), in the order that keeps the ledger whole: take the
 //! write lock, compare this run's lists with the last run's, write `changes.csv`, the report and
-//! `summary.json` into the staging directory, put the outputs in place, then record the run and
-//! commit. Whatever fails or kills the run before the commit leaves the ledger as it was.
+//! `summary.json` into the staging directory, record the run in the open transaction (its inputs'
+//! SHA-256 last, once taken), put the outputs in place, then commit. Whatever fails or kills the
+//! run before the commit leaves the ledger as it was; a failure before the outputs are in place
+//! leaves the last output too.
 //!
 //! Test-only: the environment variable `GENOPTAG_TEST_FAIL_AT` aborts the process (as a kill
 //! would: no clean-up runs) at a named point — `classified` (after classification, before the
@@ -18,7 +20,7 @@ use crate::ledger::changes;
 use crate::ledger::{Ledger, PastRun};
 use crate::output::report::{self, TrendPoint};
 use crate::output::summary::{ChangeCounts, ListCounts, Summary, local_minute};
-use crate::pipeline::Scanned;
+use crate::pipeline::{InputSha256, Scanned};
 
 /// The environment variable of the test-only failure points.
 pub const FAIL_AT: &str = "GENOPTAG_TEST_FAIL_AT";
@@ -92,6 +94,18 @@ pub fn finish(ledger: Ledger, scanned: Scanned, opts: &Options) -> Result<Finish
     report::write(&mut staging, &summary, &listed, Some(&trend))?;
     summary.write(&mut staging)?;
     crate::timings::mark("report");
+    // The run goes into the open transaction while its inputs' SHA-256 may still be taken
+    // behind it (`pipeline::InputSha256`); nothing of it is visible before the commit below.
+    locked.record(run_id, &summary, &lists, &changes)?;
+    crate::timings::mark("ledger written");
+    // Before the outputs go in place: an input that changed while it was scanned leaves the
+    // last output, and the ledger, as they were.
+    let input_sha256 = input_sha256
+        .into_iter()
+        .map(InputSha256::get)
+        .collect::<Result<Vec<_>, Error>>()?;
+    locked.record_inputs(run_id, &summary, &input_sha256)?;
+    crate::timings::mark("inputs' SHA-256");
     let out = staging.commit()?;
 
     let unrecorded = |e: Error| Error::Ledger {
@@ -101,9 +115,6 @@ pub fn finish(ledger: Ledger, scanned: Scanned, opts: &Options) -> Result<Finish
             out.display()
         ),
     };
-    locked
-        .record(run_id, &summary, &input_sha256, &lists, &changes)
-        .map_err(unrecorded)?;
     failpoint("ledger-commit");
     locked.commit().map_err(unrecorded)?;
     crate::timings::mark("ledger recorded");

@@ -63,13 +63,13 @@ impl std::ops::Deref for Locked {
 }
 
 impl Locked {
-    /// Records a run as run number `id`: its manifest, its inputs' SHA-256, its lists and its
-    /// changes. Written in the open transaction; nothing is visible before [`Locked::commit`].
+    /// Records a run as run number `id`: its manifest, its lists and its changes (its inputs
+    /// follow, [`Locked::record_inputs`]). Written in the open transaction; nothing is visible
+    /// before [`Locked::commit`].
     pub fn record(
         &self,
         id: i64,
         summary: &Summary,
-        sha256: &[Option<String>],
         lists: &BTreeMap<Key, Listing>,
         changes: &[Change],
     ) -> Result<(), Error> {
@@ -104,29 +104,6 @@ impl Locked {
             ],
         )
         .map_err(e)?;
-        let mut stmt = conn
-            .prepare(
-                "INSERT INTO run_input (run_id, position, path, size, sha256, rows)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .map_err(e)?;
-        for (position, input) in summary.inputs.iter().enumerate() {
-            let sha256 = sha256.get(position).cloned().flatten().ok_or_else(|| {
-                ledger_error(
-                    &self.ledger.path,
-                    format!("no SHA-256 was computed for input {}", input.path),
-                )
-            })?;
-            stmt.execute(params![
-                id,
-                position as i64,
-                input.path,
-                n(input.size),
-                sha256,
-                n(input.rows)
-            ])
-            .map_err(e)?;
-        }
         let mut stmt = conn
             .prepare(
                 "INSERT INTO listed_case (case_id, decided_by, classification, rule,
@@ -166,6 +143,43 @@ impl Locked {
                 .chain(sides.iter().map(|side| side as &dyn rusqlite::ToSql))
                 .collect();
             stmt.execute(values.as_slice()).map_err(e)?;
+        }
+        Ok(())
+    }
+
+    /// Records the inputs of run `id`, [`Locked::record`] made: path, size, rows and SHA-256.
+    pub fn record_inputs(
+        &self,
+        id: i64,
+        summary: &Summary,
+        sha256: &[Option<String>],
+    ) -> Result<(), Error> {
+        let e = |e| self.ledger.error(e);
+        let mut stmt = self
+            .ledger
+            .conn
+            .prepare(
+                "INSERT INTO run_input (run_id, position, path, size, sha256, rows)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(e)?;
+        for (position, input) in summary.inputs.iter().enumerate() {
+            let sha256 = sha256.get(position).cloned().flatten().ok_or_else(|| {
+                ledger_error(
+                    &self.ledger.path,
+                    format!("no SHA-256 was computed for input {}", input.path),
+                )
+            })?;
+            let n = |v: u64| v as i64;
+            stmt.execute(params![
+                id,
+                position as i64,
+                input.path,
+                n(input.size),
+                sha256,
+                n(input.rows)
+            ])
+            .map_err(e)?;
         }
         Ok(())
     }

@@ -34,10 +34,11 @@ mod hashing;
 mod piece;
 mod words;
 
+pub(crate) use self::hashing::Sha256Behind;
 use self::hashing::{Digest, Mapped};
 use self::piece::{Piece, Reading};
 use super::spill::{FileIdentity, MappedInput};
-use super::{Pass1, Progress, Tally, caught_word};
+use super::{InputSha256, Pass1, Progress, Tally, caught_word};
 use crate::error::Error;
 use crate::input::columns::{COLUMN_COUNT, Col, ColumnMap};
 use crate::input::encoding::{self, decode};
@@ -188,11 +189,14 @@ impl Pass1<'_> {
             map: &mapped,
             skip,
             digest: Digest::new(cfg.digest),
-            sha256: (cfg.input_sha256 && cfg.digest != DigestKind::Sha256)
-                .then(|| Digest::new(DigestKind::Sha256)),
             hashed: 0,
             released: 0,
         };
+        let identity = FileIdentity::of(&meta);
+        let sha256_behind = (cfg.input_sha256 && cfg.digest != DigestKind::Sha256)
+            .then(|| Sha256Behind::start(&file, identity, file_name))
+            .transpose()
+            .map_err(input_error)?;
         if crate::ledger::run::failpoint_set("input-cut") {
             // Test-only: another program cuts the file short as the pieces are read.
             let cut = std::fs::OpenOptions::new().write(true).open(path);
@@ -202,16 +206,16 @@ impl Pass1<'_> {
         let rows = self.read_pieces(s, source, &reading, &pieces, &mut hashing, progress)?;
         hashing.hash_to(bytes.len());
         let digest = hashing.digest.finish();
-        let sha256 = match hashing.sha256 {
-            Some(sha256) => sha256.finish(),
-            None if cfg.input_sha256 => digest.clone(),
-            None => None,
+        let sha256 = match sha256_behind {
+            Some(behind) => InputSha256::Behind(behind),
+            None if cfg.input_sha256 => InputSha256::Known(digest.clone()),
+            None => InputSha256::Known(None),
         };
         self.tally.input_sha256.push(sha256);
         if self.style.is_some() {
             self.mapped_input = Some(MappedInput {
                 path: path.to_path_buf(),
-                identity: FileIdentity::of(&meta),
+                identity,
                 skip: skip as u64,
                 map: map.clone(),
                 decoding,

@@ -168,7 +168,7 @@ impl Pass1<'_> {
         progress.source_done(size);
         let (encoding, delimiter) = (reader.encoding_name, reader.delimiter);
         let (digest, sha256) = reader.finish_with_sha256();
-        self.tally.input_sha256.push(sha256);
+        self.tally.input_sha256.push(InputSha256::Known(sha256));
         Ok(InputSummary::new(
             InputRead {
                 path: &source.name,

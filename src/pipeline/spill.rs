@@ -236,6 +236,11 @@ pub(super) struct FileIdentity {
 }
 
 impl FileIdentity {
+    /// The file's length, as it was.
+    pub(super) fn len(&self) -> u64 {
+        self.len
+    }
+
     pub(super) fn of(meta: &std::fs::Metadata) -> FileIdentity {
         use std::os::unix::fs::MetadataExt as _;
         FileIdentity {

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::ListedCase;
 use super::render::Rendered;
+use super::{InputSha256, ListedCase};
 use crate::output::summary::{Counts, ListCounts, ListCountsWithNotAffected};
 use crate::rules::{self, Classification, Rule};
 
@@ -27,7 +27,7 @@ pub(super) struct Tally {
     /// The `decided_by` of the listed cases, each once, and where it stands.
     pub(super) authorities: Vec<Arc<str>>,
     pub(super) authority_index: HashMap<Arc<str>, u16>,
-    pub(super) input_sha256: Vec<Option<String>>,
+    pub(super) input_sha256: Vec<InputSha256>,
 }
 
 impl Tally {
