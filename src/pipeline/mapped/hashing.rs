@@ -106,7 +106,7 @@ pub struct Sha256Behind {
 const SHA256_READ: usize = 1 << 20;
 
 impl Sha256Behind {
-    /// Starts taking the SHA-256 of the `len` bytes of `file`, the file `identity` names.
+    /// Starts taking the SHA-256 of `file`, the file `identity` names (as long as it says).
     pub(super) fn start(
         file: &File,
         identity: FileIdentity,
