@@ -96,7 +96,7 @@ pub fn finish(ledger: Ledger, scanned: Scanned, opts: &Options) -> Result<Finish
     crate::timings::mark("report");
     // The run goes into the open transaction while its inputs' SHA-256 may still be taken
     // behind it (`pipeline::InputSha256`); nothing of it is visible before the commit below.
-    locked.record(run_id, &summary, &lists, &changes)?;
+    locked.record(run_id, last.map(|r| r.id), &summary, &changes)?;
     crate::timings::mark("ledger written");
     // Before the outputs go in place: an input that changed while it was scanned leaves the
     // last output, and the ledger, as they were.

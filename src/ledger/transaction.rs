@@ -2,12 +2,11 @@
 //! date under it, the run recorded in the open transaction, the commit, and the rollback when a
 //! run ends without one.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rusqlite::{ErrorCode, params};
 
-use super::changes::{self, Change, Key, Listing};
+use super::changes::{self, Change};
 use super::{Ledger, ledger_error, migrations};
 use crate::error::Error;
 use crate::output::summary::Summary;
@@ -64,13 +63,14 @@ impl std::ops::Deref for Locked {
 
 impl Locked {
     /// Records a run as run number `id`: its manifest, its lists and its changes (its inputs
-    /// follow, [`Locked::record_inputs`]). Written in the open transaction; nothing is visible
-    /// before [`Locked::commit`].
+    /// follow, [`Locked::record_inputs`]). `changes` are its lists against those of run `last`,
+    /// the ledger's last run, as [`changes::diff`] gives them. Written in the open transaction;
+    /// nothing is visible before [`Locked::commit`].
     pub fn record(
         &self,
         id: i64,
+        last: Option<i64>,
         summary: &Summary,
-        lists: &BTreeMap<Key, Listing>,
         changes: &[Change],
     ) -> Result<(), Error> {
         let conn = &self.ledger.conn;
@@ -104,7 +104,23 @@ impl Locked {
             ],
         )
         .map_err(e)?;
-        let mut stmt = conn
+        // Every case the last run listed is seen in this run too, in one statement; a case gone
+        // goes back to the last run, and a case new or changed is written. A nightly run's
+        // unchanged cases (nearly all) then cost no statement each: 126,525 upserts had taken
+        // 0.35 s.
+        if let Some(last) = last {
+            conn.execute(
+                "UPDATE listed_case SET last_seen_run = ?1 WHERE last_seen_run = ?2",
+                params![id, last],
+            )
+            .map_err(e)?;
+        }
+        let mut gone = conn
+            .prepare(
+                "UPDATE listed_case SET last_seen_run = ?3 WHERE case_id = ?1 AND decided_by = ?2",
+            )
+            .map_err(e)?;
+        let mut listed = conn
             .prepare(
                 "INSERT INTO listed_case (case_id, decided_by, classification, rule,
                      expected_outcome, first_seen_run, last_seen_run)
@@ -116,15 +132,18 @@ impl Locked {
                      last_seen_run = excluded.last_seen_run",
             )
             .map_err(e)?;
-        for ((case_id, decided_by), l) in lists {
-            stmt.execute(params![
-                case_id,
-                decided_by,
-                l.classification,
-                l.rule,
-                l.expected_outcome,
-                id
-            ])
+        for c in changes {
+            match &c.new {
+                None => gone.execute(params![c.case_id, c.decided_by, last]),
+                Some(l) => listed.execute(params![
+                    c.case_id,
+                    c.decided_by,
+                    l.classification,
+                    l.rule,
+                    l.expected_outcome,
+                    id
+                ]),
+            }
             .map_err(e)?;
         }
         let mut stmt = conn
