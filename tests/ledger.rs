@@ -258,6 +258,30 @@ fn the_ledger_holds_no_cpr_number_and_the_sha256_of_each_input() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(sha256, expected);
+
+    // On one thread the SHA-256 is taken in the scan's order, on two behind it: the same.
+    for threads in ["1", "2"] {
+        let ledger = format!("ledger-{threads}.db");
+        let run = genoptag(d)
+            .args([
+                "scan",
+                "--out",
+                "out",
+                "--threads",
+                threads,
+                "--ledger",
+                &ledger,
+            ])
+            .arg(night(1))
+            .output()
+            .unwrap();
+        assert_ok(&run);
+        let sha256: String = Connection::open(d.join(&ledger))
+            .unwrap()
+            .query_row("SELECT sha256 FROM run_input", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sha256, expected, "--threads {threads}");
+    }
 }
 
 #[test]

@@ -185,15 +185,20 @@ impl Pass1<'_> {
             .map(|(&a, &b)| (a, b))
             .collect();
 
+        // The ledger's SHA-256, when the digest is another: behind the run on a thread of its
+        // own, or in the scan's order when the run is to keep to one thread.
+        let sha256 = cfg.input_sha256 && cfg.digest != DigestKind::Sha256;
+        let behind = sha256 && rayon::current_num_threads() > 1;
         let mut hashing = Mapped {
             map: &mapped,
             skip,
             digest: Digest::new(cfg.digest),
+            sha256: (sha256 && !behind).then(|| Digest::new(DigestKind::Sha256)),
             hashed: 0,
             released: 0,
         };
         let identity = FileIdentity::of(&meta);
-        let sha256_behind = (cfg.input_sha256 && cfg.digest != DigestKind::Sha256)
+        let sha256_behind = behind
             .then(|| Sha256Behind::start(&file, identity, file_name))
             .transpose()
             .map_err(input_error)?;
@@ -206,10 +211,11 @@ impl Pass1<'_> {
         let rows = self.read_pieces(s, source, &reading, &pieces, &mut hashing, progress)?;
         hashing.hash_to(bytes.len());
         let digest = hashing.digest.finish();
-        let sha256 = match sha256_behind {
-            Some(behind) => InputSha256::Behind(behind),
-            None if cfg.input_sha256 => InputSha256::Known(digest.clone()),
-            None => InputSha256::Known(None),
+        let sha256 = match (sha256_behind, hashing.sha256) {
+            (Some(behind), _) => InputSha256::Behind(behind),
+            (None, Some(sha256)) => InputSha256::Known(sha256.finish()),
+            (None, None) if cfg.input_sha256 => InputSha256::Known(digest.clone()),
+            (None, None) => InputSha256::Known(None),
         };
         self.tally.input_sha256.push(sha256);
         if self.style.is_some() {
