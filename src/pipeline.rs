@@ -52,7 +52,7 @@ mod render;
 mod spill;
 mod tally;
 
-use self::pass1::{FirstPass, Pass1, caught_word, pass1, verdict};
+use self::pass1::{FirstPass, Pass1, caught_word, is_watched, pass1, verdict};
 use self::pass2::pass2;
 use self::render::{Rendered, Style};
 use self::spill::spill_columns;

@@ -167,3 +167,63 @@ fn no_cpr_number_is_ever_shown_in_full() {
         }
     }
 }
+
+/// Runs `explain` on `bytes` written to a file, as a file (pieces read in parallel, other rows
+/// passed over by their bytes) and through stdin (every row read in full): both must find it.
+fn explain_bytes(bytes: &[u8], case_id: &str) -> [String; 2] {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.csv");
+    std::fs::write(&path, bytes).unwrap();
+    let run = |input: &str, stdin: Option<&[u8]>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_genoptag"))
+            .args(["explain", input, "--case", case_id])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pipe = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut pipe, stdin.unwrap_or_default()).unwrap();
+        drop(pipe);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{case_id}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let file = run(path.to_str().unwrap(), None);
+    let streamed = run("-", Some(bytes)).replace("stdin", "export");
+    [file.replace(path.to_str().unwrap(), "export"), streamed]
+}
+
+#[test]
+fn a_case_of_another_benefit_is_found_however_its_case_id_is_written() {
+    let header = "case_id,cpr,municipality_code,benefit,decision,application_date,decision_date,\
+                  refusal_reasons,refusal_text,person_category,program,public_assistance,exam,\
+                  exam_date,prior_bonus,appeal_outcome\n";
+    let other = |id: &str| format!("{id},,461,OTHER,REFUSED,,2020-02-01,,,,,,,,,\n");
+    // The row sought, among many of other case ids; written quoted, padded, in Windows-1252
+    // (its `Ø` one byte), or with a quote of its own (doubled in the file).
+    for (written, case_id, latin) in [
+        ("OT-7", "OT-7", false),
+        ("\"OT-7\"", "OT-7", false),
+        (" OT-7 ", "OT-7", false),
+        ("\"SAG-Ø1\"", "SAG-Ø1", true),
+        ("\"SAG \"\"7\"\"\"", "SAG \"7\"", false),
+    ] {
+        let mut text = header.to_string();
+        for i in 0..3000 {
+            text.push_str(&other(&format!("OT-{}", i + 10)));
+            if i == 1500 {
+                text.push_str(&other(written));
+            }
+        }
+        let bytes = if latin {
+            encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
+        } else {
+            text.into_bytes()
+        };
+        let [file, streamed] = explain_bytes(&bytes, case_id);
+        assert!(file.contains("line 1503"), "{written}: {file}");
+        assert!(file.contains("benefit `OTHER`"), "{written}: {file}");
+        assert_eq!(file, streamed, "{written}");
+    }
+}

@@ -75,11 +75,8 @@ pub struct Lookup {
 /// settled facts and the other rows of their persons. The spill goes to a private temporary
 /// directory that is removed when the lookup ends.
 pub fn look_up(cfg: &ScanConfig, case_id: &str) -> Result<Lookup, Error> {
-    // Rows of other benefits are spilled too, so a case id of another benefit is found.
-    let cfg = &ScanConfig {
-        audit_all: true,
-        ..cfg.clone()
-    };
+    // Rows of other benefits with the case id are spilled too (pass 1 keeps them for `watch`),
+    // so a case id of another benefit is found.
     let names: Vec<String> = cfg.sources.iter().map(|s| s.name.clone()).collect();
     // Never committed: each lookup works in its own staging directory beside this name
     // (`.genoptag-explain.genoptag-tmp-PID`), which a later lookup removes if this one is killed.

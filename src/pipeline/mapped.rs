@@ -36,7 +36,7 @@ mod words;
 
 pub(crate) use self::hashing::Sha256Behind;
 use self::hashing::{Digest, Mapped};
-use self::piece::{Piece, Reading};
+use self::piece::{Piece, Reading, Watch};
 use super::spill::{FileIdentity, MappedInput};
 use super::{InputSha256, Pass1, Progress, Tally, caught_word};
 use crate::error::Error;
@@ -155,6 +155,7 @@ impl Pass1<'_> {
             style: self.style,
             header_lines,
             parsers: std::sync::Mutex::new(Vec::new()),
+            watch: self.watch.map(Watch::new),
             canonical: delimiter == b','
                 && map.width == COLUMN_COUNT
                 && Col::ALL

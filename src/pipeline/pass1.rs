@@ -200,16 +200,13 @@ impl Pass1<'_> {
             First::Reject(column, reason) => {
                 self.tally.counts.rejected += 1;
                 *self.tally.rejects.entry(reason.code()).or_default() += 1;
-                if let Some(case_id) = self.watch {
-                    let id = map.position(Col::CaseId).and_then(|i| rec.get(i));
-                    if id.is_some_and(|id| decode(id, decoding).trim() == case_id) {
-                        self.watched.push(RejectedRow {
-                            source: source.name.clone(),
-                            line,
-                            column: column.map(Col::name),
-                            reason: reason.code(),
-                        });
-                    }
+                if is_watched(self.watch, rec, map, decoding) {
+                    self.watched.push(RejectedRow {
+                        source: source.name.clone(),
+                        line,
+                        column: column.map(Col::name),
+                        reason: reason.code(),
+                    });
                 }
                 // The raw row holds the CPR: a pseudonymised run leaves it out.
                 let raw = if self.cfg.pseudonymize.is_some() {
@@ -245,8 +242,8 @@ impl Pass1<'_> {
                 if let (Some(lists), Some(row)) = (self.lists.as_deref_mut(), rendered) {
                     lists.write(s, line, &row)?;
                     self.tally.row(&row, false, false, false);
-                } else if self.cfg.audit_all {
-                    // `explain` looks for a case id among the other benefits' rows too.
+                } else if self.cfg.audit_all || is_watched(self.watch, rec, map, decoding) {
+                    // `explain` looks for its case id among the other benefits' rows too.
                     let columns = spill_columns(rec, map, decoding);
                     self.spill
                         .row(false, s, line, [0; 3], &SpillRow::Columns(columns))?;
@@ -270,6 +267,19 @@ impl Pass1<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether a record's case id is `watch`, the one `explain` looks for (none in a scan).
+pub(super) fn is_watched(
+    watch: Option<&str>,
+    rec: &impl Fields,
+    map: &ColumnMap,
+    decoding: Decoding,
+) -> bool {
+    watch.is_some_and(|case_id| {
+        let id = map.position(Col::CaseId).and_then(|i| rec.get(i));
+        id.is_some_and(|id| decode(id, decoding).trim() == case_id)
+    })
 }
 
 /// A benefit word caught by the catch-all as `summary.json` counts it: decoded as the input is
