@@ -34,8 +34,8 @@ mod hashing;
 mod piece;
 mod words;
 
-pub(crate) use self::hashing::Sha256Behind;
 use self::hashing::{Digest, Mapped};
+pub(crate) use self::hashing::{Sha256Behind, Sha256Worker};
 use self::piece::{Piece, Reading, Watch};
 use super::spill::{FileIdentity, MappedInput};
 use super::{InputSha256, Pass1, Progress, Tally, caught_word};
@@ -186,21 +186,22 @@ impl Pass1<'_> {
             .map(|(&a, &b)| (a, b))
             .collect();
 
-        // The ledger's SHA-256, when the digest is another: behind the run on a thread of its
-        // own, or in the scan's order when the run is to keep to one thread.
+        // The ledger's SHA-256, when the digest is another: behind the run by its worker, or in
+        // the scan's order when the run keeps to one thread (and has none).
         let sha256 = cfg.input_sha256 && cfg.digest != DigestKind::Sha256;
-        let behind = sha256 && rayon::current_num_threads() > 1;
         let mut hashing = Mapped {
             map: &mapped,
             skip,
             digest: Digest::new(cfg.digest),
-            sha256: (sha256 && !behind).then(|| Digest::new(DigestKind::Sha256)),
+            sha256: (sha256 && self.sha256_worker.is_none())
+                .then(|| Digest::new(DigestKind::Sha256)),
             hashed: 0,
             released: 0,
         };
         let identity = FileIdentity::of(&meta);
-        let sha256_behind = behind
-            .then(|| Sha256Behind::start(&file, identity, file_name))
+        let sha256_behind = (self.sha256_worker.as_ref())
+            .filter(|_| sha256)
+            .map(|worker| worker.take(&file, identity, file_name))
             .transpose()
             .map_err(input_error)?;
         if crate::ledger::run::failpoint_set("input-cut") {

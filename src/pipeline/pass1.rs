@@ -48,6 +48,12 @@ pub(super) fn pass1(
     let mut progress = Progress::new(cfg.quiet, total_size);
     let mut inputs = Vec::new();
     let mut mapped_inputs = Vec::new();
+    // The ledger's SHA-256 of the mapped inputs is taken behind the run, unless the run keeps to
+    // one thread or the digest is SHA-256 already (or no thread can be had: then in order).
+    let sha256_worker =
+        (cfg.input_sha256 && cfg.digest != DigestKind::Sha256 && pool.current_num_threads() > 1)
+            .then(mapped::Sha256Worker::start)
+            .and_then(Result::ok);
     for (s, source) in cfg.sources.iter().enumerate() {
         let mut pass1 = Pass1 {
             cfg,
@@ -60,6 +66,7 @@ pub(super) fn pass1(
             watch,
             watched: &mut watched,
             mapped_input: None,
+            sha256_worker: sha256_worker.as_ref(),
         };
         inputs.push(pool.install(|| pass1.read_source(s as u32, source, &mut progress))?);
         mapped_inputs.push(pass1.mapped_input);
@@ -112,6 +119,8 @@ pub(super) struct Pass1<'a> {
     pub(super) watched: &'a mut Vec<RejectedRow>,
     /// The input being read, when its rows are spilled as where they stand in it.
     pub(super) mapped_input: Option<MappedInput>,
+    /// What takes the mapped inputs' SHA-256 behind the run ([`mapped::Sha256Worker`]).
+    pub(super) sha256_worker: Option<&'a mapped::Sha256Worker>,
 }
 
 impl Pass1<'_> {

@@ -54,7 +54,7 @@ pub(super) struct Mapped<'m> {
     pub(super) skip: usize,
     pub(super) digest: Digest,
     /// The input's SHA-256 for the ledger, when asked for besides another digest and taken in
-    /// the scan's order (a run on one thread; else [`Sha256Behind`]).
+    /// the scan's order (a run on one thread; else [`Sha256Worker`]).
     pub(super) sha256: Option<Digest>,
     /// Where the bytes hashed so far end (an offset in the map).
     pub(super) hashed: usize,
@@ -97,66 +97,107 @@ impl Mapped<'_> {
     }
 }
 
-/// The input's SHA-256 for the ledger (SPEC §5.1) when the summary's digest is another: read
-/// from the file, not the map, on a thread of its own at a low priority, so that it takes the
-/// processor time the run leaves idle (the settling, pass 2 and the waits for the disk run on
-/// fewer threads than there are cores) and the map's pages go as soon as the scan is done with
-/// them. SHA-256 cannot be split over threads: taken in the scan's order, on its writing thread,
-/// it had made pass 1 of the 10M-row file 1.30 s instead of 0.72 s. A run told to use one
-/// thread still takes it in the scan's order ([`Mapped::sha256`]): it keeps to one core.
+/// The inputs' SHA-256 for the ledger (SPEC §5.1) when the summary's digest is another: read
+/// from each file, not the map, on one thread of the run's own at a low priority, so that it
+/// takes the processor time the run leaves idle (the settling, pass 2 and the waits for the disk
+/// run on fewer threads than there are cores) and the map's pages go as soon as the scan is done
+/// with them. SHA-256 cannot be split over threads: taken in the scan's order, on its writing
+/// thread, it had made pass 1 of the 10M-row file 1.30 s instead of 0.72 s. One thread takes the
+/// inputs in turn, however many there are (a thread each had let a directory of exports start
+/// as many, each with its buffer). A run told to use one thread takes it in the scan's order
+/// ([`Mapped::sha256`]): it keeps to one core.
+pub(crate) struct Sha256Worker {
+    inputs: std::sync::mpsc::Sender<Sha256Job>,
+}
+
+/// An input for the [`Sha256Worker`]: the file, what it was when scanned, and where its
+/// digest goes.
+struct Sha256Job {
+    file: File,
+    identity: FileIdentity,
+    done: std::sync::mpsc::Sender<std::io::Result<String>>,
+}
+
+/// An input's SHA-256 being taken by the [`Sha256Worker`].
 pub struct Sha256Behind {
     /// The input's name, for its errors.
     name: String,
-    thread: std::thread::JoinHandle<std::io::Result<String>>,
+    digest: std::sync::mpsc::Receiver<std::io::Result<String>>,
 }
 
-/// Read at a time by [`Sha256Behind`].
+/// Read at a time by the [`Sha256Worker`].
 const SHA256_READ: usize = 1 << 20;
 
-impl Sha256Behind {
-    /// Starts taking the SHA-256 of `file`, the file `identity` names (as long as it says).
-    pub(super) fn start(
+impl Sha256Worker {
+    /// Starts the thread; it ends once the worker is dropped and the inputs given are done.
+    pub(crate) fn start() -> std::io::Result<Sha256Worker> {
+        let (inputs, jobs) = std::sync::mpsc::channel::<Sha256Job>();
+        std::thread::Builder::new()
+            .name("genoptag-sha256".into())
+            .spawn(move || {
+                lower_priority();
+                let mut buf = vec![0; SHA256_READ];
+                for job in jobs {
+                    // A run that ended early no longer waits for it.
+                    let _ = job.done.send(sha256_of(&job.file, job.identity, &mut buf));
+                }
+            })?;
+        Ok(Sha256Worker { inputs })
+    }
+
+    /// Takes the SHA-256 of `file`, the file `identity` names (as long as it says), behind
+    /// the inputs given before.
+    pub(super) fn take(
+        &self,
         file: &File,
         identity: FileIdentity,
         name: &str,
     ) -> std::io::Result<Sha256Behind> {
-        let file = file.try_clone()?;
-        let thread = std::thread::Builder::new()
-            .name("genoptag-sha256".into())
-            .spawn(move || {
-                lower_priority();
-                let mut sha256 = sha2::Sha256::new();
-                let mut buf = vec![0; SHA256_READ];
-                let (len, mut at) = (identity.len(), 0);
-                while at < len {
-                    let n = usize::try_from(len - at).map_or(buf.len(), |n| n.min(buf.len()));
-                    file.read_exact_at(&mut buf[..n], at)?;
-                    sha256.update(&buf[..n]);
-                    at += n as u64;
-                }
-                // Read apart from the scan: it must have read the same file.
-                if FileIdentity::of(&file.metadata()?) != identity {
-                    return Err(std::io::Error::other(
-                        "it changed while it was scanned: scan it again",
-                    ));
-                }
-                Ok(sha256
-                    .finalize()
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect())
-            })?;
+        let (done, digest) = std::sync::mpsc::channel();
+        let job = Sha256Job {
+            file: file.try_clone()?,
+            identity,
+            done,
+        };
+        self.inputs
+            .send(job)
+            .map_err(|_| std::io::Error::other("the SHA-256 thread has ended"))?;
         Ok(Sha256Behind {
             name: name.to_string(),
-            thread,
+            digest,
         })
     }
+}
 
+/// The SHA-256 of `file` as `identity` found it; an error if it is another file now.
+fn sha256_of(file: &File, identity: FileIdentity, buf: &mut [u8]) -> std::io::Result<String> {
+    let mut sha256 = sha2::Sha256::new();
+    let (len, mut at) = (identity.len(), 0);
+    while at < len {
+        let n = usize::try_from(len - at).map_or(buf.len(), |n| n.min(buf.len()));
+        file.read_exact_at(&mut buf[..n], at)?;
+        sha256.update(&buf[..n]);
+        at += n as u64;
+    }
+    // Read apart from the scan: it must have read the same file.
+    if FileIdentity::of(&file.metadata()?) != identity {
+        return Err(std::io::Error::other(
+            "it changed while it was scanned: scan it again",
+        ));
+    }
+    Ok(sha256
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+impl Sha256Behind {
     /// The digest, once taken (waits for it).
     pub(crate) fn finish(self) -> Result<String, crate::error::Error> {
         let taken = self
-            .thread
-            .join()
+            .digest
+            .recv()
             .unwrap_or_else(|_| Err(std::io::Error::other("its SHA-256 could not be taken")));
         taken.map_err(|err| crate::error::Error::Input {
             file: self.name,
@@ -195,7 +236,8 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let file = File::open(&path).unwrap();
         let identity = FileIdentity::of(&file.metadata().unwrap());
-        let behind = Sha256Behind::start(&file, identity, "export.csv").unwrap();
+        let worker = Sha256Worker::start().unwrap();
+        let behind = worker.take(&file, identity, "export.csv").unwrap();
         assert_eq!(behind.finish().unwrap(), hex(&sha2::Sha256::digest(&bytes)));
 
         // Rewritten in place after the scan took its identity: as long, but another file.
@@ -203,7 +245,8 @@ mod tests {
         rewrite.write_all_at(b"X", 0).unwrap();
         let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         rewrite.set_modified(then).unwrap();
-        let behind = Sha256Behind::start(&file, identity, "export.csv").unwrap();
+        let behind = worker.take(&file, identity, "export.csv").unwrap();
+        drop(worker);
         let err = behind.finish().unwrap_err().to_string();
         assert!(err.contains("export.csv"), "{err}");
         assert!(err.contains("changed while it was scanned"), "{err}");
