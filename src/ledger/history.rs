@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rusqlite::params;
 
 use super::Ledger;
-use super::changes::{Key, Listing};
+use super::changes::{Key, Listing, code};
 use crate::error::Error;
 
 /// A past run, as `history` and the report's trend show it.
@@ -107,9 +107,9 @@ impl Ledger {
                 Ok((
                     (r.get(0)?, r.get(1)?),
                     Listing {
-                        classification: r.get(2)?,
-                        rule: r.get(3)?,
-                        expected_outcome: r.get(4)?,
+                        classification: code(r.get(2)?),
+                        rule: code(r.get(3)?),
+                        expected_outcome: code(r.get(4)?),
                     },
                 ))
             })
@@ -170,11 +170,11 @@ impl Ledger {
                         change: r.get(2)?,
                         listing: match classification {
                             Some(classification) => Some(Listing {
-                                classification,
-                                rule: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                                expected_outcome: r
-                                    .get::<_, Option<String>>(5)?
-                                    .unwrap_or_default(),
+                                classification: code(classification),
+                                rule: code(r.get::<_, Option<String>>(4)?.unwrap_or_default()),
+                                expected_outcome: code(
+                                    r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                                ),
                             }),
                             None => None,
                         },

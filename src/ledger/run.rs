@@ -143,7 +143,7 @@ fn counts(
         match change.kind {
             changes::Kind::New => {
                 counts.new += 1;
-                match change.new.as_ref().map(|l| l.classification.as_str()) {
+                match change.new.as_ref().map(|l| &*l.classification) {
                     Some("REOPEN") => counts.new_by_classification.reopen += 1,
                     _ => counts.new_by_classification.review += 1,
                 }
