@@ -201,7 +201,7 @@ impl Pass1<'_> {
         let identity = FileIdentity::of(&meta);
         let sha256_behind = (self.sha256_worker.as_ref())
             .filter(|_| sha256)
-            .map(|worker| worker.take(&file, identity, file_name))
+            .map(|worker| worker.take(path, identity, file_name))
             .transpose()
             .map_err(input_error)?;
         if crate::ledger::run::failpoint_set("input-cut") {

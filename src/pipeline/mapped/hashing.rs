@@ -111,9 +111,10 @@ pub(crate) struct Sha256Worker {
 }
 
 /// An input for the [`Sha256Worker`]: the file, what it was when scanned, and where its
-/// digest goes.
+/// digest goes. The file is named, not held open: a directory of thousands of exports queued
+/// behind the scan must not hold as many files open.
 struct Sha256Job {
-    file: File,
+    path: std::path::PathBuf,
     identity: FileIdentity,
     done: std::sync::mpsc::Sender<std::io::Result<String>>,
 }
@@ -138,24 +139,26 @@ impl Sha256Worker {
                 lower_priority();
                 let mut buf = vec![0; SHA256_READ];
                 for job in jobs {
+                    let digest = File::open(&job.path)
+                        .and_then(|file| sha256_of(&file, job.identity, &mut buf));
                     // A run that ended early no longer waits for it.
-                    let _ = job.done.send(sha256_of(&job.file, job.identity, &mut buf));
+                    let _ = job.done.send(digest);
                 }
             })?;
         Ok(Sha256Worker { inputs })
     }
 
-    /// Takes the SHA-256 of `file`, the file `identity` names (as long as it says), behind
-    /// the inputs given before.
+    /// Takes the SHA-256 of the file at `path`, the file `identity` names (as long as it
+    /// says), behind the inputs given before.
     pub(super) fn take(
         &self,
-        file: &File,
+        path: &std::path::Path,
         identity: FileIdentity,
         name: &str,
     ) -> std::io::Result<Sha256Behind> {
         let (done, digest) = std::sync::mpsc::channel();
         let job = Sha256Job {
-            file: file.try_clone()?,
+            path: path.to_path_buf(),
             identity,
             done,
         };
@@ -237,7 +240,7 @@ mod tests {
         let file = File::open(&path).unwrap();
         let identity = FileIdentity::of(&file.metadata().unwrap());
         let worker = Sha256Worker::start().unwrap();
-        let behind = worker.take(&file, identity, "export.csv").unwrap();
+        let behind = worker.take(&path, identity, "export.csv").unwrap();
         assert_eq!(behind.finish().unwrap(), hex(&sha2::Sha256::digest(&bytes)));
 
         // Rewritten in place after the scan took its identity: as long, but another file.
@@ -245,7 +248,7 @@ mod tests {
         rewrite.write_all_at(b"X", 0).unwrap();
         let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         rewrite.set_modified(then).unwrap();
-        let behind = worker.take(&file, identity, "export.csv").unwrap();
+        let behind = worker.take(&path, identity, "export.csv").unwrap();
         drop(worker);
         let err = behind.finish().unwrap_err().to_string();
         assert!(err.contains("export.csv"), "{err}");
