@@ -108,7 +108,7 @@ impl Style<'_> {
         // Written in this thread's buffer, then copied at its size: the row waits with the rest
         // of its piece to be written, and a file of bonus-related rows holds hundreds of
         // thousands of them at once (`Vec::with_capacity(512)` here had peaked a 1M-row file of
-        // them at 222-231 MB; copied at size, 193-214 MB).
+        // them at 223-226 MB; copied at size, 201-205 MB).
         let mut tail = TAIL.take();
         tail.clear();
         let mut row = Row {

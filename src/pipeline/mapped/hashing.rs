@@ -174,7 +174,7 @@ impl Sha256Worker {
 
 /// The SHA-256 of `file` as `identity` found it; an error if it is another file now.
 fn sha256_of(file: &File, identity: FileIdentity, buf: &mut [u8]) -> std::io::Result<String> {
-    let mut sha256 = sha2::Sha256::new();
+    let mut sha256 = Digest::new(DigestKind::Sha256);
     let (len, mut at) = (identity.len(), 0);
     while at < len {
         let n = usize::try_from(len - at).map_or(buf.len(), |n| n.min(buf.len()));
@@ -188,11 +188,8 @@ fn sha256_of(file: &File, identity: FileIdentity, buf: &mut [u8]) -> std::io::Re
             "it changed while it was scanned: scan it again",
         ));
     }
-    Ok(sha256
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    // A SHA-256 digest always has its hex.
+    Ok(sha256.finish().unwrap_or_default())
 }
 
 impl Sha256Behind {

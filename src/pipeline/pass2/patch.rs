@@ -239,7 +239,7 @@ impl Patch {
         file.read_exact_at(&mut self.ahead[at..self.filled], self.read)?;
         self.read = to;
         if self.copy.is_none() && self.filled - self.first > self.hold {
-            self.make_copy(file)?;
+            self.make_copy()?;
         }
         Ok(())
     }
@@ -254,7 +254,7 @@ impl Patch {
 
     /// Goes on writing to a copy of the list: what is rewritten so far (`..written`) is
     /// copied there in the kernel, and from now on the old list is only read.
-    fn make_copy(&mut self, file: &File) -> std::io::Result<()> {
+    fn make_copy(&mut self) -> std::io::Result<()> {
         let path = self.copy_path();
         let mut copy = std::fs::OpenOptions::new()
             .read(true)
@@ -262,7 +262,9 @@ impl Patch {
             .create_new(true)
             .mode(0o600)
             .open(path)?;
-        let mut done = std::io::Read::take(file.try_clone()?, self.written);
+        // Opened anew, with an offset of its own (the list is otherwise read and written at
+        // given offsets).
+        let mut done = std::io::Read::take(File::open(&self.path)?, self.written);
         let copied = std::io::copy(&mut done, &mut copy)?;
         if copied != self.written {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
