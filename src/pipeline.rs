@@ -365,7 +365,7 @@ fn scan_with(cfg: &ScanConfig, pool: &rayon::ThreadPool) -> Result<Scanned, Erro
         counts,
         rules: tally.rule_counts(),
         rejects_by_reason: std::mem::take(&mut tally.rejects),
-        by_authority: std::mem::take(&mut tally.by_authority),
+        by_authority: tally.by_authority(),
         benefit_words_caught: std::mem::take(&mut tally.caught)
             .into_iter()
             .map(|(word, n)| (String::from_utf8_lossy(&word).into_owned(), n))

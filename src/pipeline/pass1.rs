@@ -269,7 +269,7 @@ impl Pass1<'_> {
                     at = lists.at();
                     lists.write(s, line, &row)?;
                     self.tally.row(&row, true, false, false);
-                    self.tally.list(n, &row);
+                    self.tally.list(n, row);
                 }
                 self.spill.row(true, s, line, at, &columns)?;
             }

@@ -81,13 +81,13 @@ pub(super) fn pass2(
     let mut batches = again.chunks(BATCH);
     let mut next = batches.next().map(classify).transpose()?;
     while let Some(rows) = next.take() {
-        for row in rows {
+        for mut row in rows {
             tally.row(&row.before, true, false, true);
             tally.row(&row.now, true, row.duplicate, false);
             let listed = if row.duplicate {
                 None
             } else {
-                tally.listed_of(row.n, &row.now)
+                tally.listed_of(row.n, &mut row.now)
             };
             relisted.push((row.n, listed));
 

@@ -3,6 +3,7 @@
 //! the row is classified; its `source` and `line` are written before it in input order.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate};
 
@@ -24,7 +25,7 @@ pub(super) struct Rendered {
     pub(super) rule: Rule,
     /// `case_id` and `decided_by`, for the REOPEN and REVIEW rows only (the ledger's cases and
     /// the counts per authority).
-    pub(super) listed: Option<(String, String)>,
+    pub(super) listed: Option<(Box<str>, Authority)>,
     pub(super) year: Option<i32>,
 }
 
@@ -120,18 +121,13 @@ impl Style<'_> {
         row.text(&cpr);
         row.text(id.municipality_code);
         row.next();
-        let decided_by_at = row.out.len();
         // Built from a validated code only (`Authority::of`): never quoted.
         eval.decided_by.push_to(row.out);
-        let decided_by = &row.out[decided_by_at..];
         let listed = matches!(
             eval.classification,
             Classification::Reopen | Classification::Review
         )
-        .then(|| {
-            let decided_by = String::from_utf8_lossy(decided_by).into_owned();
-            (id.case_id.to_string(), decided_by)
-        });
+        .then(|| (Box::from(id.case_id), eval.decided_by.clone()));
         row.date(id.application_date);
         row.date(id.decision_date);
         row.code(eval.classification.code());
@@ -147,13 +143,15 @@ impl Style<'_> {
             Some(YesNo::No) => "NO",
             None => "UNKNOWN",
         }));
-        // A warning may carry words of the export (`UNKNOWN_REASON_CODE:<code>`).
-        let warnings = eval
-            .warnings
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("|");
+        // A warning may carry words of the export (`UNKNOWN_REASON_CODE:<code>`). Written
+        // into one string, which most rows, without warnings, never allocate.
+        let mut warnings = String::new();
+        for (k, warning) in eval.warnings.iter().enumerate() {
+            if k > 0 {
+                warnings.push('|');
+            }
+            let _ = write!(warnings, "{warning}");
+        }
         row.text(&warnings);
         row.explanation(eval);
         tail.push(b'\n');

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::render::Rendered;
 use super::{InputSha256, ListedCase};
 use crate::output::summary::{Counts, ListCounts, ListCountsWithNotAffected};
+use crate::rules::Authority;
 use crate::rules::{self, Classification, Rule};
 
 /// Counts kept while writing.
@@ -17,7 +18,8 @@ pub(super) struct Tally {
     /// Rows per rule, in the order of [`Rule::ALL`].
     pub(super) rules: [u64; Rule::ALL.len()],
     pub(super) rejects: BTreeMap<&'static str, u64>,
-    pub(super) by_authority: BTreeMap<String, ListCounts>,
+    /// By `decided_by` (written as its text in `summary.json`: [`Tally::by_authority`]).
+    pub(super) by_authority: BTreeMap<Authority, ListCounts>,
     pub(super) caught: HashMap<Vec<u8>, u64>,
     pub(super) years: BTreeMap<i32, ListCountsWithNotAffected>,
     /// The rows counted per decision year; a year all of whose rows pass 2 took back is left out.
@@ -26,7 +28,7 @@ pub(super) struct Tally {
     pub(super) listed: Vec<Listed>,
     /// The `decided_by` of the listed cases, each once, and where it stands.
     pub(super) authorities: Vec<Arc<str>>,
-    pub(super) authority_index: HashMap<Arc<str>, u16>,
+    pub(super) authority_index: HashMap<Authority, u16>,
     pub(super) input_sha256: Vec<InputSha256>,
 }
 
@@ -98,30 +100,40 @@ impl Tally {
         }
     }
 
+    /// The counts per `decided_by`, by its text as `summary.json` writes them (in the same
+    /// order: an [`Authority`] orders as its text).
+    pub(super) fn by_authority(&mut self) -> BTreeMap<String, ListCounts> {
+        std::mem::take(&mut self.by_authority)
+            .into_iter()
+            .map(|(authority, counts)| (authority.to_string(), counts))
+            .collect()
+    }
+
     /// Puts bonus row `n`, if a REOPEN or REVIEW row, on the cases for the ledger and the report.
-    pub(super) fn list(&mut self, n: u32, row: &Rendered) {
-        if let Some(listed) = self.listed_of(n, row) {
+    pub(super) fn list(&mut self, n: u32, row: Rendered) {
+        let mut row = row;
+        if let Some(listed) = self.listed_of(n, &mut row) {
             self.listed.push(listed);
         }
     }
 
-    /// Bonus row `n` as the listed cases keep it, if a REOPEN or REVIEW row.
-    pub(super) fn listed_of(&mut self, n: u32, row: &Rendered) -> Option<Listed> {
-        let (case_id, decided_by) = row.listed.as_ref()?;
-        let authority = match self.authority_index.get(decided_by.as_str()) {
+    /// Bonus row `n` as the listed cases keep it, if a REOPEN or REVIEW row: its case id is
+    /// taken from the row.
+    pub(super) fn listed_of(&mut self, n: u32, row: &mut Rendered) -> Option<Listed> {
+        let (case_id, decided_by) = row.listed.take()?;
+        let authority = match self.authority_index.get(&decided_by) {
             Some(&i) => i,
             None => {
                 let i =
                     u16::try_from(self.authorities.len()).expect("fewer than 65536 authorities");
-                let name: Arc<str> = decided_by.as_str().into();
-                self.authorities.push(name.clone());
-                self.authority_index.insert(name, i);
+                self.authorities.push(decided_by.to_string().into());
+                self.authority_index.insert(decided_by, i);
                 i
             }
         };
         Some(Listed {
             n,
-            case_id: case_id.as_str().into(),
+            case_id,
             authority,
             classification: row.classification,
             rule: row.rule,
@@ -191,7 +203,7 @@ mod tests {
             classification: Classification::Reopen,
             outcome: None,
             rule: Rule::R1,
-            listed: Some((id.to_string(), decided_by.to_string())),
+            listed: Some((id.into(), Authority::from_decided_by(decided_by))),
             year: None,
         }
     }
@@ -217,11 +229,11 @@ mod tests {
     fn rows_classified_again_take_their_place_among_the_listed_cases() {
         let mut tally = Tally::default();
         for (n, id) in [(1, "a"), (3, "c"), (5, "e")] {
-            tally.list(n, &row(id, "kommune:461"));
+            tally.list(n, row(id, "kommune:461"));
         }
         // Row 0 joins, row 3 leaves, row 5 changes, row 7 joins at the end.
         let again = [(0, "z"), (3, ""), (5, "E"), (7, "g")].map(|(n, id)| {
-            let listed = tally.listed_of(n, &row(id, "ankestyrelsen"));
+            let listed = tally.listed_of(n, &mut row(id, "ankestyrelsen"));
             (n, listed.filter(|_| n != 3))
         });
         tally.relist(again.into());
