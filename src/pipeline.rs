@@ -54,7 +54,7 @@ mod tally;
 
 use self::pass1::{FirstPass, Pass1, caught_word, is_watched, pass1, verdict};
 use self::pass2::pass2;
-use self::render::{Rendered, Style};
+use self::render::{Rendered, Style, Tails};
 use self::spill::spill_columns;
 use self::tally::Tally;
 
@@ -197,14 +197,20 @@ impl Lists {
         [self.audit.len, self.reopen.len, self.review.len]
     }
 
-    /// Writes a row to `audit.csv` and, if listed, to its list.
-    fn write(&mut self, s: u32, line: u64, row: &Rendered) -> Result<(), Error> {
+    /// Writes a row (its columns from `case_id` on) to `audit.csv` and, if listed, to its list.
+    fn write(
+        &mut self,
+        s: u32,
+        line: u64,
+        tail: &[u8],
+        classification: Classification,
+    ) -> Result<(), Error> {
         self.head.clear();
         self.style
             .head(&self.sources[s as usize], line, &mut self.head);
-        let parts: [&[u8]; 2] = [&self.head, &row.tail];
+        let parts: [&[u8]; 2] = [&self.head, tail];
         self.audit.write_parts(&parts)?;
-        match row.classification {
+        match classification {
             Classification::Reopen => self.reopen.write_parts(&parts),
             Classification::Review => self.review.write_parts(&parts),
             _ => Ok(()),

@@ -155,6 +155,7 @@ impl Pass1<'_> {
             style: self.style,
             header_lines,
             parsers: std::sync::Mutex::new(Vec::new()),
+            tails: std::sync::Mutex::new(Vec::new()),
             watch: self.watch.map(Watch::new),
             canonical: delimiter == b','
                 && map.width == COLUMN_COUNT
@@ -356,12 +357,19 @@ impl Pass1<'_> {
                 1 + *lines + kept.lines_before,
                 kept.record.as_ref().unwrap_or(&none),
                 kept.first,
+                &piece.tails,
                 reading.map,
                 reading.decoding,
                 reading.layout.delimiter,
             )?;
         }
         *lines += piece.stop.lines;
+        let mut tails = piece.tails;
+        tails.clear();
+        // Kept for a piece to come.
+        if let Ok(mut kept) = reading.tails.lock() {
+            kept.push(tails);
+        }
         Ok(())
     }
 }

@@ -165,7 +165,17 @@ impl Pass1<'_> {
                 .collect_into_vec(&mut results);
             for (rec, first) in batch[..n].iter().zip(results.drain(..)) {
                 let line = records::line(rec);
-                self.record(s, source, line, rec, first, &map, decoding, delimiter)?;
+                self.record(
+                    s,
+                    source,
+                    line,
+                    rec,
+                    first,
+                    Tails::NONE,
+                    &map,
+                    decoding,
+                    delimiter,
+                )?;
             }
             rows += n as u64;
             progress.update(&bytes, n as u64);
@@ -192,6 +202,8 @@ impl Pass1<'_> {
         ))
     }
 
+    /// Writes and counts a row pass 1 read; `tails` holds the rendered rows of its piece, if it
+    /// was read in one ([`super::render::Tail::In`]).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn record(
         &mut self,
@@ -200,6 +212,7 @@ impl Pass1<'_> {
         line: u64,
         rec: &ByteRecord,
         first: First,
+        tails: &Tails,
         map: &ColumnMap,
         decoding: Decoding,
         delimiter: u8,
@@ -249,7 +262,7 @@ impl Pass1<'_> {
                     }
                 }
                 if let (Some(lists), Some(row)) = (self.lists.as_deref_mut(), rendered) {
-                    lists.write(s, line, &row)?;
+                    lists.write(s, line, row.tail(tails), row.classification)?;
                     self.tally.row(&row, false, false, false);
                 } else if self.cfg.audit_all || is_watched(self.watch, rec, map, decoding) {
                     // `explain` looks for its case id among the other benefits' rows too.
@@ -267,7 +280,7 @@ impl Pass1<'_> {
                 let mut at = [0; 3];
                 if let (Some(lists), Some(row)) = (self.lists.as_deref_mut(), rendered) {
                     at = lists.at();
-                    lists.write(s, line, &row)?;
+                    lists.write(s, line, row.tail(tails), row.classification)?;
                     self.tally.row(&row, true, false, false);
                     self.tally.list(n, row);
                 }
@@ -308,20 +321,21 @@ pub(super) fn first_pass(
     cfg: &ScanConfig,
     style: Option<Style<'_>>,
 ) -> First {
-    verdict(rec, map, decoding, cfg, style, || {
+    verdict(rec, map, decoding, cfg, style, None, || {
         SpillRow::Columns(spill_columns(rec, map, decoding))
     })
 }
 
 /// Pass 1's verdict on a record; `spilled` gives its columns as the spill file holds them
 /// (asked for a bonus-related row only). Given a `style`, the row is also rendered for the lists
-/// as it stands (with no facts from other rows).
+/// as it stands (with no facts from other rows): a bonus-related row among `tails`, if given.
 pub(super) fn verdict(
     rec: &impl Fields,
     map: &ColumnMap,
     decoding: Decoding,
     cfg: &ScanConfig,
     style: Option<Style<'_>>,
+    tails: Option<&mut Tails>,
     spilled: impl FnOnce() -> SpillRow,
 ) -> First {
     CASE.with_borrow_mut(
@@ -343,7 +357,7 @@ pub(super) fn verdict(
                 First::Bonus {
                     pending: Pending::new(case, alone.classification, with_prior_grant),
                     columns: spilled(),
-                    rendered: style.map(|style| style.bonus(case, &alone)),
+                    rendered: style.map(|style| style.bonus(case, &alone, tails)),
                 }
             }
         },

@@ -96,8 +96,8 @@ pub(super) fn pass2(
             lists[0].replace(
                 row.at[0],
                 &head,
-                Some(&row.before.tail),
-                Some(&row.now.tail),
+                Some(row.before.tail(Tails::NONE)),
+                Some(row.now.tail(Tails::NONE)),
             )?;
             for (k, class) in [(1, Classification::Reopen), (2, Classification::Review)] {
                 let was = row.before.classification == class;
@@ -105,8 +105,8 @@ pub(super) fn pass2(
                 lists[k].replace(
                     row.at[k],
                     &head,
-                    was.then_some(&row.before.tail[..]),
-                    is.then_some(&row.now.tail[..]),
+                    was.then_some(row.before.tail(Tails::NONE)),
+                    is.then_some(row.now.tail(Tails::NONE)),
                 )?;
             }
         }
@@ -269,8 +269,8 @@ fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Resul
         s: s as usize,
         line,
         at,
-        before: style.bonus(&case, &before),
-        now: style.bonus(&case, &now),
+        before: style.bonus(&case, &before, None),
+        now: style.bonus(&case, &now, None),
         duplicate: index.is_duplicate(n),
     })
 }

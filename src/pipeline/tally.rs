@@ -199,7 +199,7 @@ mod tests {
 
     fn row(id: &str, decided_by: &str) -> Rendered {
         Rendered {
-            tail: Vec::new(),
+            tail: crate::pipeline::render::Tail::Own(Vec::new()),
             classification: Classification::Reopen,
             outcome: None,
             rule: Rule::R1,

@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 use csv::ByteRecord;
 use memmap2::{Advice, Mmap};
 
-use super::super::{First, SpillRow, is_watched, spill_columns, verdict};
+use super::super::{First, SpillRow, Tails, is_watched, spill_columns, verdict};
 use super::words::Words;
 use crate::input::columns::{Col, ColumnMap};
 use crate::input::encoding::Decoding;
@@ -36,6 +36,9 @@ pub(super) struct Reading<'a> {
     /// Parsers (quick, full) of pieces read before, for the next: making one builds csv_core's
     /// tables, about 200,000 instructions.
     pub(super) parsers: std::sync::Mutex<Vec<(RecordParser, RecordParser)>>,
+    /// The rendered rows' buffers of pieces written, emptied, for the next pieces: in a steady
+    /// state no piece allocates one.
+    pub(super) tails: std::sync::Mutex<Vec<Tails>>,
     /// For `explain`: the case id it looks for ([`Watch`]).
     pub(super) watch: Option<Watch<'a>>,
 }
@@ -87,6 +90,8 @@ pub(super) struct Piece {
     /// Words caught by the catch-all beyond those remembered in `words`, as their raw bytes.
     pub(super) caught: HashMap<Vec<u8>, u64>,
     pub(super) kept: Vec<Kept>,
+    /// The list rows of the bonus-related rows kept, rendered.
+    pub(super) tails: Tails,
 }
 
 /// What the quick scan does with each row of a piece ([`scan::Each`]).
@@ -176,9 +181,15 @@ impl Reading<'_> {
     /// Judges a row read in full ([`verdict`]) and keeps what the writing needs of it.
     fn judge(&self, piece: &mut Piece, record: &impl Fields, span: &scan::Span) {
         let cfg = self.cfg;
-        let first = verdict(record, self.map, self.decoding, cfg, self.style, || {
-            self.spilled(record, span)
-        });
+        let first = verdict(
+            record,
+            self.map,
+            self.decoding,
+            cfg,
+            self.style,
+            Some(&mut piece.tails),
+            || self.spilled(record, span),
+        );
         let lines_before = span.lines_before;
         let watch = self.watch.as_ref().map(|w| w.case_id);
         match first {
@@ -251,6 +262,9 @@ impl Reading<'_> {
             caught: HashMap::new(),
             // Room for a row kept in 2 KiB of input (one in 17 rows of 120 bytes); more grow it.
             kept: Vec::with_capacity((limit - start) / 2048),
+            tails: (self.tails.lock().ok())
+                .and_then(|mut t| t.pop())
+                .unwrap_or_default(),
         };
         let data = self.data();
         // The piece's pages are mapped in one call rather than a fault at a time (a hint: the
