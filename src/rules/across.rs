@@ -2,7 +2,7 @@
 //! (SPEC §3.3) and the rows of one person (SPEC §4 step 7). Holds a compact index of the
 //! bonus-related rows only — hashes, dates and flags, never whole rows or CPR numbers.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use chrono::{Datelike, NaiveDate};
 
@@ -81,7 +81,7 @@ pub struct Index {
     grant_ids: Vec<(u32, Box<str>)>,
     settled: Vec<Settled>,
     /// Once settled: where each row that others repeat stands (input, line).
-    first_copies: HashMap<u32, (u32, u64)>,
+    first_copies: FxHashMap<u32, (u32, u64)>,
 }
 
 /// A list that grows a block at a time, never moving what it holds: a `Vec` of a million
@@ -313,8 +313,7 @@ impl Index {
                 (d, (first.source, first.line))
             })
             .collect();
-        let named: std::collections::HashSet<u32> =
-            settled.iter().filter_map(|s| s.later_grant).collect();
+        let named: FxHashSet<u32> = settled.iter().filter_map(|s| s.later_grant).collect();
         self.grant_ids.retain(|(g, _)| named.contains(g));
         self.grant_ids.shrink_to_fit();
         self.entries = Blocks::default();
@@ -335,7 +334,7 @@ impl Index {
             let conflicting = group.iter().any(|&i| content(i) != first_content);
             // The first row of each content: a case id that thousands of rows repeat (a
             // placeholder) costs a lookup a row, not a look at every row before it.
-            let mut first_of: HashMap<u64, u32> = HashMap::new();
+            let mut first_of: FxHashMap<u64, u32> = FxHashMap::default();
             for &i in group {
                 let first = *first_of.entry(content(i)).or_insert(i);
                 settled[i as usize].conflicting = conflicting;
