@@ -8,8 +8,7 @@ use std::sync::Arc;
 use super::render::Rendered;
 use super::{InputSha256, ListedCase};
 use crate::output::summary::{Counts, ListCounts, ListCountsWithNotAffected};
-use crate::rules::Authority;
-use crate::rules::{self, Classification, Rule};
+use crate::rules::{self, Authority, Classification, Rule};
 
 /// Counts kept while writing.
 #[derive(Default)]
@@ -101,8 +100,7 @@ impl Tally {
         }
     }
 
-    /// The counts per `decided_by`, by its text as `summary.json` writes them (in the same
-    /// order: an [`Authority`] orders as its text).
+    /// The counts per `decided_by`, by its text, as `summary.json` writes them.
     pub(super) fn by_authority(&mut self) -> BTreeMap<String, ListCounts> {
         std::mem::take(&mut self.by_authority)
             .into_iter()
@@ -111,8 +109,7 @@ impl Tally {
     }
 
     /// Puts bonus row `n`, if a REOPEN or REVIEW row, on the cases for the ledger and the report.
-    pub(super) fn list(&mut self, n: u32, row: Rendered) {
-        let mut row = row;
+    pub(super) fn list(&mut self, n: u32, mut row: Rendered) {
         if let Some(listed) = self.listed_of(n, &mut row) {
             self.listed.push(listed);
         }

@@ -51,7 +51,7 @@ pub(crate) struct Patch {
 }
 
 /// A piece of the new list not yet written. A stretch kept is written from where it was read
-/// (the pieces go to the kernel in one `pwritev`), not copied into a buffer first, and what is
+/// (the pieces go to the kernel in one `writev`), not copied into a buffer first, and what is
 /// read ahead is moved to the front of `ahead` a quarter as often as it had been: on the
 /// patched 175 MB `audit.csv` of the 10M-row file those copies had moved 1.4 bytes in memory
 /// for each byte of the list.
@@ -236,13 +236,12 @@ impl Patch {
         // that grow leave megabytes waiting (every row of a case id repeated a million times,
         // say), where moving all that waits at every buffer read had made the rewrite
         // quadratic. What is taken but waits to be written stays.
-        let keep = match self.out.iter().find_map(|o| match o {
-            Out::Ahead { start, .. } => Some(*start),
-            Out::Row(_) => None,
-        }) {
-            Some(start) => start,
-            None => self.first,
-        };
+        let keep = (self.out.iter())
+            .find_map(|o| match o {
+                Out::Ahead { start, .. } => Some(*start),
+                Out::Row(_) => None,
+            })
+            .unwrap_or(self.first);
         if keep >= 4 * self.buffer && keep >= self.filled - keep {
             self.ahead.copy_within(keep..self.filled, 0);
             self.filled -= keep;
@@ -343,8 +342,8 @@ impl Patch {
     }
 }
 
-/// Writes `parts` one after the other at `at` (`pwritev`, through the file's own offset: a
-/// patch otherwise reads and writes at given offsets).
+/// Writes `parts` one after the other at `at`: a `writev` at the file's own offset, set there
+/// (a patch otherwise reads and writes at given offsets, and leaves that offset alone).
 fn write_all_vectored_at(mut to: &File, parts: &[&[u8]], at: u64) -> std::io::Result<()> {
     use std::io::{IoSlice, Seek as _, SeekFrom, Write as _};
     to.seek(SeekFrom::Start(at))?;
