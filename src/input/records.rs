@@ -140,6 +140,14 @@ pub trait Fields {
     /// The fields' bytes, each at its range.
     fn bytes(&self) -> &[u8];
 
+    /// Whether every field's range starts and ends between characters whenever the bytes are
+    /// UTF-8 as a whole: so when the fields are cut at ASCII bytes of the record as it stands.
+    /// Not so for a [`ByteRecord`], whose fields stand one after the other (`[0xC3]` and `[0xA6]`
+    /// make `æ`).
+    fn fields_between_characters(&self) -> bool {
+        false
+    }
+
     fn get(&self, i: usize) -> Option<&[u8]> {
         self.range(i).map(|r| &self.bytes()[r])
     }
@@ -213,10 +221,12 @@ fn field_reader<'r, F: Fields>(
         .then(|| crate::input::encoding::utf8(rec.bytes()))
         .flatten()
         .filter(|text| {
-            (0..rec.field_count()).all(|i| {
-                rec.range(i)
-                    .is_some_and(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
-            })
+            rec.fields_between_characters()
+                || (0..rec.field_count()).all(|i| {
+                    rec.range(i).is_some_and(|r| {
+                        text.is_char_boundary(r.start) && text.is_char_boundary(r.end)
+                    })
+                })
         });
     move |col: Col| {
         let Some(i) = map.position(col) else {

@@ -14,6 +14,9 @@ pub struct SplitRow<'a> {
     pub raw: &'a [u8],
     /// Where each field's content starts and ends in `raw` (inside its quotes when quoted).
     pub fields: &'a [(usize, usize)],
+    /// The delimiter is ASCII: every field then starts and ends beside an ASCII byte (a
+    /// delimiter or a quote) or at an end of `raw`.
+    ascii_delimiter: bool,
 }
 
 impl<'a> SplitRow<'a> {
@@ -33,8 +36,11 @@ impl<'a> SplitRow<'a> {
             return None;
         }
         static BEST: OnceLock<Kernel> = OnceLock::new();
-        split_on(*BEST.get_or_init(Kernel::best), raw, delimiter, fields)
-            .then_some(SplitRow { raw, fields })
+        split_on(*BEST.get_or_init(Kernel::best), raw, delimiter, fields).then_some(SplitRow {
+            raw,
+            fields,
+            ascii_delimiter: delimiter.is_ascii(),
+        })
     }
 }
 
@@ -127,6 +133,10 @@ impl Fields for SplitRow<'_> {
 
     fn bytes(&self) -> &[u8] {
         self.raw
+    }
+
+    fn fields_between_characters(&self) -> bool {
+        self.ascii_delimiter
     }
 }
 
