@@ -34,7 +34,11 @@ pub(super) struct Rendered {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Tail {
     Own(Vec<u8>),
-    In { block: u32, start: u32, end: u32 },
+    In {
+        block: usize,
+        start: usize,
+        end: usize,
+    },
 }
 
 impl Rendered {
@@ -42,9 +46,7 @@ impl Rendered {
     pub(super) fn tail<'t>(&'t self, tails: &'t Tails) -> &'t [u8] {
         match &self.tail {
             Tail::Own(tail) => tail,
-            &Tail::In { block, start, end } => {
-                &tails.blocks[block as usize][start as usize..end as usize]
-            }
+            &Tail::In { block, start, end } => &tails.blocks[block][start..end],
         }
     }
 }
@@ -75,7 +77,7 @@ impl Tails {
     };
 
     /// The block the next row is written at the end of, and its number.
-    fn for_row(&mut self) -> (u32, &mut Vec<u8>) {
+    fn for_row(&mut self) -> (usize, &mut Vec<u8>) {
         let fits = self.used > 0 && {
             let last = &self.blocks[self.used - 1];
             last.capacity() - last.len() >= ROW_ROOM
@@ -87,7 +89,7 @@ impl Tails {
             self.used += 1;
         }
         let at = self.used - 1;
-        (at as u32, &mut self.blocks[at])
+        (at, &mut self.blocks[at])
     }
 
     /// Empties the blocks, keeping them for the rows of another piece.
@@ -247,12 +249,8 @@ impl Style<'_> {
         row.out.push(b'\n');
         let end = row.out.len();
         let tail = match block {
-            // A block is far below 4 GiB.
-            Some(block) => Tail::In {
-                block,
-                start: start as u32,
-                end: end as u32,
-            },
+            // A row longer than the room left grows its block: the range holds however long.
+            Some(block) => Tail::In { block, start, end },
             None => {
                 let exact = own.clone();
                 TAIL.set(own);
