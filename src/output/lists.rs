@@ -129,27 +129,31 @@ fn holds_byte(word: u64, byte: u8) -> bool {
 /// `sync_file_range`; elsewhere nothing): the `fsync` of [`CsvOut::finish`] then finds most of
 /// them written. Only a hint: a failure shows at that `fsync`.
 pub fn write_behind(file: &File) {
-    write_behind_to(file, None);
+    sync_range(file, 0, 0);
 }
 
-/// [`write_behind`] for the file's first `len` bytes only (all of it with `None`): a file still
-/// being rewritten further on is not written out twice.
-pub fn write_behind_to(file: &File, len: Option<u64>) {
+/// [`write_behind`] for the bytes `from..to` of the file only: a file still being rewritten
+/// further on is not written out twice.
+pub fn write_behind_range(file: &File, from: u64, to: u64) {
+    if let (Ok(from), Ok(len @ 1..)) = (i64::try_from(from), i64::try_from(to.saturating_sub(from)))
+    {
+        sync_range(file, from, len);
+    }
+}
+
+/// `sync_file_range(file, from, len, SYNC_FILE_RANGE_WRITE)`: `len` 0 is to the file's end.
+fn sync_range(file: &File, from: i64, len: i64) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
-        if len == Some(0) {
-            return;
-        }
-        let len = len.map_or(0, |n| i64::try_from(n).unwrap_or(0));
         // SAFETY: the descriptor is open for as long as `file` is borrowed; the call only
         // starts write-out of the file's dirty pages.
         unsafe {
-            libc::sync_file_range(file.as_raw_fd(), 0, len, libc::SYNC_FILE_RANGE_WRITE);
+            libc::sync_file_range(file.as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE);
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (file, len);
+    let _ = (file, from, len);
 }
 
 /// How much of a CSV output is gathered before it is written: little enough to stay in the

@@ -15,8 +15,10 @@ use super::spill::{FileIdentity, InInput, MappedInput, SPILL_HEAD, Spilled};
 use super::*;
 use crate::input::scan::RecordParser;
 
-/// Rows classified again at a time.
+/// Rows classified again at a time: the first batch a few, so that the lists' rewrite (and
+/// the disk) starts soon after the settling, then four times as many each time up to this.
 const BATCH: usize = 4096;
+const FIRST_BATCH: usize = 256;
 
 /// A row classified again: as pass 1 wrote it, and as it is with its settled facts.
 struct Again {
@@ -42,7 +44,9 @@ pub(super) fn pass2(
     patterns: &Patterns,
     tally: &mut Tally,
 ) -> Result<[Patch; 3], Error> {
-    let mut lists = LIST_FILES.map(|name| Patch::new(staging, name));
+    let behind = patch::Behind::start();
+    let mut lists = LIST_FILES.map(|name| Patch::new(staging, name).behind(&behind));
+    drop(behind);
     let context = Context {
         spill: &spill.path,
         style,
@@ -78,7 +82,14 @@ pub(super) fn pass2(
             })
             .collect::<Result<Vec<Again>, Error>>()
     };
-    let mut batches = again.chunks(BATCH);
+    let mut rest = &again[..];
+    let mut size = FIRST_BATCH;
+    let mut batches = std::iter::from_fn(|| {
+        let (batch, after) = rest.split_at(size.min(rest.len()));
+        rest = after;
+        size = (size * 4).min(BATCH);
+        (!batch.is_empty()).then_some(batch)
+    });
     let mut next = batches.next().map(classify).transpose()?;
     while let Some(rows) = next.take() {
         for mut row in rows {
