@@ -45,8 +45,7 @@ pub(super) fn pass2(
     tally: &mut Tally,
 ) -> Result<[Patch; 3], Error> {
     let behind = patch::Behind::start();
-    let mut lists = LIST_FILES.map(|name| Patch::new(staging, name).behind(&behind));
-    drop(behind);
+    let mut lists = LIST_FILES.map(|name| Patch::new(staging, name, &behind));
     let context = Context {
         spill: &spill.path,
         style,
