@@ -58,14 +58,19 @@ pub(crate) struct Patch {
 /// (`sync_file_range`, which blocks while the device's queue is full: on the patching thread
 /// it had held the patch up). From the first rows patched on, the device has work: on the
 /// 10M-row file it had waited 26-38 ms after the settling for the first batch's rewrite.
-/// The lists of a run share one.
+/// The lists of a run share one. A few ranges wait for it at most, each with a descriptor of
+/// its list: on a disk slower than the rewrite, the patch then waits for the disk, as the
+/// `fsync` at the end would, rather than holding a descriptor for every 4 MiB.
 #[derive(Clone)]
-pub(crate) struct Behind(std::sync::mpsc::Sender<(File, u64, u64)>);
+pub(crate) struct Behind(std::sync::mpsc::SyncSender<(File, u64, u64)>);
+
+/// Ranges that may wait for the write-behind thread.
+const BEHIND_QUEUE: usize = 8;
 
 impl Behind {
     /// Starts the thread; it ends once every copy of the handle is dropped.
     pub(crate) fn start() -> Behind {
-        let (send, receive) = std::sync::mpsc::channel::<(File, u64, u64)>();
+        let (send, receive) = std::sync::mpsc::sync_channel::<(File, u64, u64)>(BEHIND_QUEUE);
         std::thread::spawn(move || {
             for (file, from, to) in receive {
                 write_behind_range(&file, from, to);
