@@ -145,10 +145,11 @@ impl Patch {
         }
     }
 
-    /// Hands `..written` to the disk when it is `at_least` more than was handed before (a hint:
-    /// a failure shows at the `fsync`). What is written is final.
+    /// Hands `handed..written` to the disk when it holds something and at least `at_least`
+    /// bytes (a hint: a failure shows at the `fsync`). What is written is final.
     fn hand_on(&mut self, file: &File, at_least: u64) {
-        if self.written < self.handed + at_least.max(1) {
+        let new = self.written - self.handed;
+        if new == 0 || new < at_least {
             return;
         }
         let to = self.copy.as_ref().unwrap_or(file);
