@@ -16,7 +16,49 @@ pub struct Staging {
     target: PathBuf,
     committed: bool,
     /// Files being finished and written to disk in the background ([`Staging::finish_behind`]).
-    syncing: Vec<std::thread::JoinHandle<Result<(), Error>>>,
+    syncing: Vec<Syncing>,
+}
+
+/// A file being finished and written to disk on a thread of its own, or, when the system would
+/// not start one, finished and written where it was asked for.
+enum Syncing {
+    Behind(std::thread::JoinHandle<Result<(), Error>>),
+    Done(Result<(), Error>),
+}
+
+impl Syncing {
+    fn start(job: impl FnOnce() -> Result<(), Error> + Send + 'static) -> Syncing {
+        // A thread that could not be started drops what it was given: the job waits here
+        // until the thread has taken it.
+        let job = std::sync::Arc::new(std::sync::Mutex::new(Some(job)));
+        let theirs = std::sync::Arc::clone(&job);
+        let started = std::thread::Builder::new()
+            .name("genoptag-sync".into())
+            .spawn(move || take(&theirs).map_or(Ok(()), |job| job()));
+        match started {
+            Ok(thread) => Syncing::Behind(thread),
+            Err(_) => Syncing::Done(take(&job).map_or(Ok(()), |job| job())),
+        }
+    }
+
+    /// Waits for the job; `dir` is named if it panicked.
+    fn finished(self, dir: &Path) -> Result<(), Error> {
+        match self {
+            Syncing::Behind(thread) => thread.join().unwrap_or_else(|_| {
+                Err(Error::output(
+                    dir,
+                    io::Error::other("finishing a file panicked"),
+                ))
+            }),
+            Syncing::Done(result) => result,
+        }
+    }
+}
+
+fn take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
 }
 
 fn sibling(target: &Path, tag: &str) -> PathBuf {
@@ -106,7 +148,7 @@ impl Staging {
         finish: impl FnOnce() -> Result<(), Error> + Send + 'static,
     ) {
         let path = self.dir.join(name);
-        self.syncing.push(std::thread::spawn(move || {
+        self.syncing.push(Syncing::start(move || {
             finish()?;
             File::open(&path)
                 .and_then(|f| f.sync_all())
@@ -121,13 +163,7 @@ impl Staging {
     pub fn finished(&mut self) -> Result<(), Error> {
         let mut result = Ok(());
         for syncing in self.syncing.drain(..) {
-            let done = syncing.join().unwrap_or_else(|_| {
-                Err(Error::output(
-                    &self.dir,
-                    io::Error::other("finishing a file panicked"),
-                ))
-            });
-            result = result.and(done);
+            result = result.and(syncing.finished(&self.dir));
         }
         result
     }
@@ -165,14 +201,21 @@ fn remove_output(dir: &Path) -> io::Result<()> {
     // The biggest first: it takes longest.
     files.sort_by_key(|f| std::cmp::Reverse(f.0));
     std::thread::scope(|scope| {
+        // A file no thread could be started for is removed here, after the others began.
         let removing: Vec<_> = files
             .iter()
-            .map(|(_, file)| scope.spawn(move || fs::remove_file(file)))
+            .map(|(_, file)| {
+                let remove = move || fs::remove_file(file);
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, remove)
+                    .map_err(|_| file)
+            })
             .collect();
-        removing.into_iter().try_for_each(|removed| {
-            removed
+        removing.into_iter().try_for_each(|removed| match removed {
+            Ok(thread) => thread
                 .join()
-                .unwrap_or_else(|_| Err(io::Error::other("panicked")))
+                .unwrap_or_else(|_| Err(io::Error::other("panicked"))),
+            Err(file) => fs::remove_file(file),
         })
     })?;
     // What is left: the per-authority folders of `--split-by-authority`.

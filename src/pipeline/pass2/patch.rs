@@ -61,8 +61,10 @@ pub(crate) struct Patch {
 /// The lists of a run share one. A few ranges wait for it at most, each with a descriptor of
 /// its list: on a disk slower than the rewrite, the patch then waits for the disk, as the
 /// `fsync` at the end would, rather than holding a descriptor for every 4 MiB.
+/// Without a thread of its own (the system would not start one), the patching thread hands
+/// each range on itself.
 #[derive(Clone)]
-pub(crate) struct Behind(std::sync::mpsc::SyncSender<(File, u64, u64)>);
+pub(crate) struct Behind(Option<std::sync::mpsc::SyncSender<(File, u64, u64)>>);
 
 /// Ranges that may wait for the write-behind thread.
 const BEHIND_QUEUE: usize = 8;
@@ -71,12 +73,27 @@ impl Behind {
     /// Starts the thread; it ends once every copy of the handle is dropped.
     pub(crate) fn start() -> Behind {
         let (send, receive) = std::sync::mpsc::sync_channel::<(File, u64, u64)>(BEHIND_QUEUE);
-        std::thread::spawn(move || {
-            for (file, from, to) in receive {
-                write_behind_range(&file, from, to);
+        let started = std::thread::Builder::new()
+            .name("genoptag-behind".into())
+            .spawn(move || {
+                for (file, from, to) in receive {
+                    write_behind_range(&file, from, to);
+                }
+            });
+        Behind(started.ok().map(|_| send))
+    }
+
+    /// Hands `from..to` of `file` to the disk: to the thread, or here when there is none.
+    fn hand(&self, file: &File, from: u64, to: u64) -> bool {
+        match &self.0 {
+            Some(send) => file
+                .try_clone()
+                .is_ok_and(|file| send.send((file, from, to)).is_ok()),
+            None => {
+                write_behind_range(file, from, to);
+                true
             }
-        });
-        Behind(send)
+        }
     }
 }
 
@@ -153,9 +170,7 @@ impl Patch {
             return;
         }
         let to = self.copy.as_ref().unwrap_or(file);
-        if let Ok(to) = to.try_clone()
-            && self.behind.0.send((to, self.handed, self.written)).is_ok()
-        {
+        if self.behind.hand(to, self.handed, self.written) {
             self.handed = self.written;
         }
     }
@@ -431,10 +446,19 @@ mod tests {
 
     #[test]
     fn a_patched_list_keeps_every_other_row_in_place() {
+        patched_in_place(&Behind::start());
+    }
+
+    #[test]
+    fn without_a_thread_to_hand_it_on_the_patch_hands_it_on_itself() {
+        patched_in_place(&Behind(None));
+    }
+
+    fn patched_in_place(behind: &Behind) {
         let rows = ["head\n", "a,1,x\n", "a,2,y\n", "a,3,z\n", "a,4,w\n"];
         let (_dir, staging) = staged_list(rows.concat().as_bytes());
         let at = |k: usize| rows[..k].concat().len() as u64;
-        let mut patch = Patch::new(&staging, "audit.csv", &Behind::start());
+        let mut patch = Patch::new(&staging, "audit.csv", behind);
         // Row 1 grows, row 2 leaves the list, row 3 is as it was.
         let (before, grown) = (Some(&b"1,x\n"[..]), Some(&b"1,changed\n"[..]));
         patch.replace(at(1), b"a,", before, grown).unwrap();
