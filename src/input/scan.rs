@@ -339,25 +339,33 @@ fn quick_with<K: Simd>(
         };
         prefetch(buf, block_at + PREFETCH);
         let m = K::classify(block, layout.delimiter);
-        let inside = K::prefix_xor(m.quote) ^ in_quote;
-        let lf = m.lf & !inside;
-        let delim = m.delim & !inside;
-        let cr = m.cr & !inside;
-        let opens = m.quote & inside;
-        let closes = m.quote & !inside;
-        let prev_struct = ((delim | lf | cr) << 1) | after_struct;
-        let prev_close = (closes << 1) | after_close;
-        let prev_cr = (cr << 1) | after_cr;
-        let bad = (opens & !(prev_struct | prev_close))
-            | (prev_close & !(m.delim | m.lf | m.cr | m.quote))
-            | (prev_cr & !m.lf);
-        let bad = if left < 64 {
-            bad & below(left as u32)
+        let (inside, lf, delim, cr, closes, bad, line_ends);
+        if (m.quote | m.cr | after_close | after_cr | in_quote) == 0 {
+            // No quote, no `\r`, nothing carried: nothing to check, and the line ends are
+            // the `\n`s.
+            (inside, lf, delim, cr, closes, bad) = (0, m.lf, m.delim, 0, 0, 0);
+            line_ends = m.lf;
         } else {
-            bad
-        };
-        let next_lf = u64::from(buf.get(block_at + 64) == Some(&b'\n'));
-        let line_ends = m.lf | (m.cr & !((m.lf >> 1) | (next_lf << 63)));
+            inside = K::prefix_xor(m.quote) ^ in_quote;
+            lf = m.lf & !inside;
+            delim = m.delim & !inside;
+            cr = m.cr & !inside;
+            let opens = m.quote & inside;
+            closes = m.quote & !inside;
+            let prev_struct = ((delim | lf | cr) << 1) | after_struct;
+            let prev_close = (closes << 1) | after_close;
+            let prev_cr = (cr << 1) | after_cr;
+            let found = (opens & !(prev_struct | prev_close))
+                | (prev_close & !(m.delim | m.lf | m.cr | m.quote))
+                | (prev_cr & !m.lf);
+            bad = if left < 64 {
+                found & below(left as u32)
+            } else {
+                found
+            };
+            let next_lf = u64::from(buf.get(block_at + 64) == Some(&b'\n'));
+            line_ends = m.lf | (m.cr & !((m.lf >> 1) | (next_lf << 63)));
+        }
 
         // The records that end before the first anomaly (all when there is none).
         let before_bad = !bad & bad.wrapping_sub(1);
