@@ -434,3 +434,30 @@ fn an_export_quoting_every_field_counts_its_words_alike_in_pieces_and_streamed()
         "the empty words"
     );
 }
+
+/// A file of several BLAKE3 subtrees (256 KiB each), its rows shifted off the subtrees' places
+/// by a byte-order mark: whether the pieces hash the subtrees within them (cut large) or the
+/// writing thread hashes those across pieces (cut small), the digest is BLAKE3's of its bytes.
+#[test]
+fn the_digest_of_a_file_read_in_pieces_is_that_of_its_bytes_however_it_is_cut() {
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(export(12_000, ',', "\n", 13).as_bytes());
+    assert!(bytes.len() > 5 * (256 << 10), "{} bytes", bytes.len());
+    let expected = blake3::hash(&bytes).to_hex().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.csv");
+    fs::write(&path, &bytes).unwrap();
+    for chunk in ["1000", "300000", "4194304"] {
+        for threads in ["1", "2"] {
+            let out = dir.path().join(format!("out-{chunk}-{threads}"));
+            let args = ["--chunk-size", chunk, "--threads", threads];
+            scan(path.to_str().unwrap(), &out, None, &args);
+            let digest = summary(&out)["inputs"][0]["digest"].clone();
+            assert_eq!(
+                digest,
+                expected.as_str(),
+                "chunk {chunk}, {threads} threads"
+            );
+        }
+    }
+}

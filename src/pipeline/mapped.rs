@@ -32,11 +32,13 @@ use memmap2::Mmap;
 mod guard;
 mod hashing;
 mod piece;
+mod subtrees;
 mod words;
 
 use self::hashing::{Digest, Mapped};
 pub(crate) use self::hashing::{Sha256Behind, Sha256Worker};
 use self::piece::{Piece, Reading, Watch};
+use self::subtrees::Subtrees;
 use super::spill::{FileIdentity, MappedInput};
 use super::{InputSha256, Pass1, Progress, Tally, caught_word};
 use crate::error::Error;
@@ -157,6 +159,7 @@ impl Pass1<'_> {
             parsers: std::sync::Mutex::new(Vec::new()),
             tails: std::sync::Mutex::new(Vec::new()),
             watch: self.watch.map(Watch::new),
+            subtrees: cfg.digest == DigestKind::Blake3,
             canonical: delimiter == b','
                 && map.width == COLUMN_COUNT
                 && Col::ALL
@@ -193,7 +196,12 @@ impl Pass1<'_> {
         let mut hashing = Mapped {
             map: &mapped,
             skip,
-            digest: Digest::new(cfg.digest),
+            // BLAKE3 in subtrees, most of them hashed where the pieces are read.
+            digest: match cfg.digest {
+                DigestKind::Blake3 => Digest::None,
+                kind => Digest::new(kind),
+            },
+            subtrees: (cfg.digest == DigestKind::Blake3).then(Subtrees::default),
             sha256: (sha256 && self.sha256_worker.is_none())
                 .then(|| Digest::new(DigestKind::Sha256)),
             hashed: 0,
@@ -213,7 +221,7 @@ impl Pass1<'_> {
         }
         let rows = self.read_pieces(s, source, &reading, &pieces, &mut hashing, progress)?;
         hashing.hash_to(bytes.len());
-        let digest = hashing.digest.finish();
+        let digest = hashing.finish_digest();
         let sha256 = match (sha256_behind, hashing.sha256) {
             (Some(behind), _) => InputSha256::Behind(behind),
             (None, Some(sha256)) => InputSha256::Known(sha256.finish()),
@@ -281,11 +289,12 @@ impl Pass1<'_> {
             };
             (0..in_flight.min(pieces.len())).for_each(read);
             for (i, slot) in slots.iter().enumerate() {
-                let piece = read_by_now(slot);
+                let mut piece = read_by_now(slot);
                 if i + in_flight < pieces.len() {
                     read(i + in_flight);
                 }
-                // Its bytes are hashed, on this thread and any idle one.
+                // Its bytes are hashed (most of them already, where it was read).
+                mapped.offer(std::mem::take(&mut piece.subtrees));
                 mapped.hash_to(mapped.skip + piece.limit);
                 let limit = piece.limit;
                 self.write_in_order(s, source, reading, piece, &mut written)?;

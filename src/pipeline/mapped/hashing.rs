@@ -9,6 +9,7 @@ use memmap2::Mmap;
 use sha2::Digest as _;
 
 use super::super::spill::FileIdentity;
+use super::subtrees::Subtrees;
 use crate::input::source::DigestKind;
 
 /// The input's digest, taken over the mapped bytes piece by piece beside the reading, as the
@@ -53,6 +54,8 @@ pub(super) struct Mapped<'m> {
     /// Where the data (after a byte-order mark) starts.
     pub(super) skip: usize,
     pub(super) digest: Digest,
+    /// The input's BLAKE3 hash, when that is the digest: taken in subtrees instead.
+    pub(super) subtrees: Option<Subtrees>,
     /// The input's SHA-256 for the ledger, when asked for besides another digest and taken in
     /// the scan's order (a run on one thread; else [`Sha256Worker`]).
     pub(super) sha256: Option<Digest>,
@@ -68,6 +71,9 @@ impl Mapped<'_> {
         if end <= self.hashed {
             return;
         }
+        if let Some(subtrees) = &mut self.subtrees {
+            subtrees.hash_to(self.map, end);
+        }
         let bytes = &self.map[self.hashed..end];
         self.digest.update(bytes);
         if let Some(sha256) = &mut self.sha256 {
@@ -76,11 +82,27 @@ impl Mapped<'_> {
         self.hashed = end;
     }
 
+    /// Takes the subtrees hashed where a piece was read ([`Subtrees::offer`]).
+    pub(super) fn offer(&mut self, hashed: Vec<(usize, blake3::hazmat::ChainingValue)>) {
+        if let Some(subtrees) = &mut self.subtrees {
+            subtrees.offer(hashed);
+        }
+    }
+
+    /// The input's digest, once it is all hashed.
+    pub(super) fn finish_digest(&mut self) -> Option<String> {
+        match self.subtrees.take() {
+            Some(subtrees) => Some(subtrees.finish(self.map).to_hex().to_string()),
+            None => std::mem::replace(&mut self.digest, Digest::None).finish(),
+        }
+    }
+
     /// Lets go of the pages before `data_end` (a data offset) that are hashed too, so that the
     /// resident memory stays a few pieces however large the file: the kernel keeps them
     /// cached. (The rows kept from a piece are copies: nothing borrows from the map.)
     pub(super) fn release(&mut self, data_end: usize) {
-        let end = (self.skip + data_end).min(self.hashed);
+        let subtrees = self.subtrees.as_ref().map_or(usize::MAX, Subtrees::hashed);
+        let end = (self.skip + data_end).min(self.hashed).min(subtrees);
         if end <= self.released {
             return;
         }

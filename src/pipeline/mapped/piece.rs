@@ -41,6 +41,8 @@ pub(super) struct Reading<'a> {
     pub(super) tails: std::sync::Mutex<Vec<Tails>>,
     /// For `explain`: the case id it looks for ([`Watch`]).
     pub(super) watch: Option<Watch<'a>>,
+    /// The digest is BLAKE3: each piece hashes the subtrees within it ([`super::subtrees`]).
+    pub(super) subtrees: bool,
 }
 
 /// The case id `explain` looks for, and how a row of another benefit that cannot hold it is
@@ -92,6 +94,8 @@ pub(super) struct Piece {
     pub(super) kept: Vec<Kept>,
     /// The list rows of the bonus-related rows kept, rendered.
     pub(super) tails: Tails,
+    /// The BLAKE3 subtrees within the piece, hashed as it was read: (number, chaining value).
+    pub(super) subtrees: Vec<(usize, blake3::hazmat::ChainingValue)>,
 }
 
 /// What the quick scan does with each row of a piece ([`scan::Each`]).
@@ -102,6 +106,8 @@ struct Rows<'p, 'r> {
     /// Where the fields of the row being read in full lie ([`SplitRow`]).
     fields: Vec<(usize, usize)>,
     full: &'p mut RecordParser,
+    /// Line ends in the piece before where this scan of it began.
+    lines_before: u64,
 }
 
 impl scan::Each for Rows<'_, '_> {
@@ -113,7 +119,7 @@ impl scan::Each for Rows<'_, '_> {
         let reading = self.reading;
         self.piece.rows += 1;
         match found {
-            Found::Quick(span) => {
+            Found::Quick(mut span) => {
                 if span.fields == reading.width
                     && !reading.cfg.audit_all
                     && let Some((a, b)) = span.benefit
@@ -124,9 +130,13 @@ impl scan::Each for Rows<'_, '_> {
                 {
                     return ControlFlow::Continue(());
                 }
+                span.lines_before += self.lines_before;
                 reading.read_row(self.piece, span, &mut self.fields, self.full);
             }
-            Found::Parsed(span, record) => reading.judge(self.piece, record, &span),
+            Found::Parsed(mut span, record) => {
+                span.lines_before += self.lines_before;
+                reading.judge(self.piece, record, &span);
+            }
         }
         ControlFlow::Continue(())
     }
@@ -265,6 +275,7 @@ impl Reading<'_> {
             tails: (self.tails.lock().ok())
                 .and_then(|mut t| t.pop())
                 .unwrap_or_default(),
+            subtrees: Vec::new(),
         };
         let data = self.data();
         // The piece's pages are mapped in one call rather than a fault at a time (a hint: the
@@ -272,15 +283,42 @@ impl Reading<'_> {
         let _ = self
             .mmap
             .advise_range(Advice::PopulateRead, self.skip + start, limit - start);
-        let rows = Rows {
-            reading: self,
-            data,
-            piece: &mut piece,
-            fields: Vec::new(),
-            full: &mut full,
+        // Scanned up to the end of each BLAKE3 subtree within the piece in turn, which is then
+        // hashed while its bytes are in the processor's cache. (Each scan but the first goes on
+        // from where the one before stopped: the start of a record.)
+        let input: &[u8] = self.mmap;
+        let mut subtrees = if self.subtrees {
+            super::subtrees::within(self.skip + start, self.skip + limit)
+        } else {
+            0..0
         };
-        let stop = scan::scan_each(data, start, limit, self.layout, &mut quick, rows);
-        piece.stop = stop;
+        let (mut at, mut lines) = (start, 0);
+        loop {
+            let until = match subtrees.clone().next() {
+                Some(k) => ((k + 1) * super::subtrees::SUBTREE - self.skip).min(limit),
+                None => limit,
+            };
+            let rows = Rows {
+                reading: self,
+                data,
+                piece: &mut piece,
+                fields: Vec::new(),
+                full: &mut full,
+                lines_before: lines,
+            };
+            let stop = scan::scan_each(data, at, until, self.layout, &mut quick, rows);
+            (at, lines) = (stop.end, lines + stop.lines);
+            while let Some(k) = subtrees.clone().next()
+                && (k + 1) * super::subtrees::SUBTREE <= self.skip + at
+            {
+                piece.subtrees.push((k, super::subtrees::subtree(input, k)));
+                subtrees.next();
+            }
+            if at >= limit || at >= data.len() {
+                break;
+            }
+        }
+        piece.stop = Stop { end: at, lines };
         if let Ok(mut parsers) = self.parsers.lock() {
             parsers.push((quick, full));
         }
