@@ -38,7 +38,6 @@ mod words;
 use self::hashing::{Digest, Mapped};
 pub(crate) use self::hashing::{Sha256Behind, Sha256Worker};
 use self::piece::{Piece, Reading, Watch};
-use self::subtrees::Subtrees;
 use super::spill::{FileIdentity, MappedInput};
 use super::{InputSha256, Pass1, Progress, Tally, caught_word};
 use crate::error::Error;
@@ -196,12 +195,7 @@ impl Pass1<'_> {
         let mut hashing = Mapped {
             map: &mapped,
             skip,
-            // BLAKE3 in subtrees, most of them hashed where the pieces are read.
-            digest: match cfg.digest {
-                DigestKind::Blake3 => Digest::None,
-                kind => Digest::new(kind),
-            },
-            subtrees: (cfg.digest == DigestKind::Blake3).then(Subtrees::default),
+            digest: Digest::new(cfg.digest),
             sha256: (sha256 && self.sha256_worker.is_none())
                 .then(|| Digest::new(DigestKind::Sha256)),
             hashed: 0,
@@ -224,7 +218,7 @@ impl Pass1<'_> {
         let digest = hashing.finish_digest();
         let sha256 = match (sha256_behind, hashing.sha256) {
             (Some(behind), _) => InputSha256::Behind(behind),
-            (None, Some(sha256)) => InputSha256::Known(sha256.finish()),
+            (None, Some(sha256)) => InputSha256::Known(sha256.finish(bytes)),
             (None, None) if cfg.input_sha256 => InputSha256::Known(digest.clone()),
             (None, None) => InputSha256::Known(None),
         };

@@ -13,9 +13,10 @@ use super::subtrees::Subtrees;
 use crate::input::source::DigestKind;
 
 /// The input's digest, taken over the mapped bytes piece by piece beside the reading, as the
-/// stream reader takes it over the same bytes.
+/// stream reader takes it over the same bytes. BLAKE3 is taken in subtrees ([`Subtrees`]), most
+/// of them hashed where the pieces are read.
 pub(super) enum Digest {
-    Blake3(Box<blake3::Hasher>),
+    Blake3(Box<Subtrees>),
     Sha256(Box<sha2::Sha256>),
     None,
 }
@@ -29,19 +30,19 @@ impl Digest {
         }
     }
 
-    pub(super) fn update(&mut self, bytes: &[u8]) {
+    /// Takes in `input[from..end]`, the bytes after those taken so far.
+    pub(super) fn update(&mut self, input: &[u8], from: usize, end: usize) {
         match self {
-            Digest::Blake3(h) => {
-                h.update_rayon(bytes);
-            }
-            Digest::Sha256(h) => h.update(bytes),
+            Digest::Blake3(subtrees) => subtrees.hash_to(input, end),
+            Digest::Sha256(h) => h.update(&input[from..end]),
             Digest::None => {}
         }
     }
 
-    pub(super) fn finish(self) -> Option<String> {
+    /// The digest of `input`, all of it taken in.
+    pub(super) fn finish(self, input: &[u8]) -> Option<String> {
         match self {
-            Digest::Blake3(h) => Some(h.finalize().to_hex().to_string()),
+            Digest::Blake3(subtrees) => Some(subtrees.finish(input).to_hex().to_string()),
             Digest::Sha256(h) => Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect()),
             Digest::None => None,
         }
@@ -54,8 +55,6 @@ pub(super) struct Mapped<'m> {
     /// Where the data (after a byte-order mark) starts.
     pub(super) skip: usize,
     pub(super) digest: Digest,
-    /// The input's BLAKE3 hash, when that is the digest: taken in subtrees instead.
-    pub(super) subtrees: Option<Subtrees>,
     /// The input's SHA-256 for the ledger, when asked for besides another digest and taken in
     /// the scan's order (a run on one thread; else [`Sha256Worker`]).
     pub(super) sha256: Option<Digest>,
@@ -71,37 +70,33 @@ impl Mapped<'_> {
         if end <= self.hashed {
             return;
         }
-        if let Some(subtrees) = &mut self.subtrees {
-            subtrees.hash_to(self.map, end);
-        }
-        let bytes = &self.map[self.hashed..end];
-        self.digest.update(bytes);
+        self.digest.update(self.map, self.hashed, end);
         if let Some(sha256) = &mut self.sha256 {
-            sha256.update(bytes);
+            sha256.update(self.map, self.hashed, end);
         }
         self.hashed = end;
     }
 
     /// Takes the subtrees hashed where a piece was read ([`Subtrees::offer`]).
     pub(super) fn offer(&mut self, hashed: Vec<(usize, blake3::hazmat::ChainingValue)>) {
-        if let Some(subtrees) = &mut self.subtrees {
+        if let Digest::Blake3(subtrees) = &mut self.digest {
             subtrees.offer(hashed);
         }
     }
 
     /// The input's digest, once it is all hashed.
     pub(super) fn finish_digest(&mut self) -> Option<String> {
-        match self.subtrees.take() {
-            Some(subtrees) => Some(subtrees.finish(self.map).to_hex().to_string()),
-            None => std::mem::replace(&mut self.digest, Digest::None).finish(),
-        }
+        std::mem::replace(&mut self.digest, Digest::None).finish(self.map)
     }
 
     /// Lets go of the pages before `data_end` (a data offset) that are hashed too, so that the
     /// resident memory stays a few pieces however large the file: the kernel keeps them
     /// cached. (The rows kept from a piece are copies: nothing borrows from the map.)
     pub(super) fn release(&mut self, data_end: usize) {
-        let subtrees = self.subtrees.as_ref().map_or(usize::MAX, Subtrees::hashed);
+        let subtrees = match &self.digest {
+            Digest::Blake3(subtrees) => subtrees.hashed(),
+            _ => usize::MAX,
+        };
         let end = (self.skip + data_end).min(self.hashed).min(subtrees);
         if end <= self.released {
             return;
@@ -201,7 +196,7 @@ fn sha256_of(file: &File, identity: FileIdentity, buf: &mut [u8]) -> std::io::Re
     while at < len {
         let n = usize::try_from(len - at).map_or(buf.len(), |n| n.min(buf.len()));
         file.read_exact_at(&mut buf[..n], at)?;
-        sha256.update(&buf[..n]);
+        sha256.update(buf, 0, n);
         at += n as u64;
     }
     // Read apart from the scan: it must have read the same file.
@@ -211,7 +206,7 @@ fn sha256_of(file: &File, identity: FileIdentity, buf: &mut [u8]) -> std::io::Re
         ));
     }
     // A SHA-256 digest always has its hex.
-    Ok(sha256.finish().unwrap_or_default())
+    Ok(sha256.finish(&[]).unwrap_or_default())
 }
 
 impl Sha256Behind {
