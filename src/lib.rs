@@ -8,6 +8,7 @@ pub mod input;
 pub mod ledger;
 pub mod memory;
 pub mod output;
+pub mod panics;
 pub mod pipeline;
 pub mod rules;
 pub mod timings;

@@ -1,5 +1,5 @@
 //! The `genoptag` binary: parse the command line, run the command, map errors to exit codes
-//! (0 done · 1 fatal error · 2 wrong usage · 3 too many rejects).
+//! (0 done · 1 fatal error, a bug's panic too · 2 wrong usage · 3 too many rejects).
 
 use clap::Parser;
 
@@ -8,10 +8,13 @@ use genoptag::cmd;
 
 fn main() {
     genoptag::timings::mark("start");
+    genoptag::panics::report_as_internal_errors();
     no_huge_pages();
     genoptag::memory::keep_freed_memory_a_while();
     let cli = Cli::parse();
-    let result = match &cli.command {
+    // A panic was reported where it happened (`panics`); the staging directory went as it
+    // unwound.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &cli.command {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Explain(args) => cmd::explain::run(args),
         Command::Check(args) => cmd::check::run(args),
@@ -20,9 +23,12 @@ fn main() {
             Ok(0)
         }
         Command::History(args) => cmd::history::run(args),
-    };
+    }));
     genoptag::memory::keep_memory_to_the_end();
     genoptag::timings::mark("end");
+    let Ok(result) = run else {
+        std::process::exit(1);
+    };
     match result {
         Ok(code) => std::process::exit(code),
         Err(err) => {

@@ -293,6 +293,7 @@ fn with_threads<R>(
 ) -> Result<R, Error> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
+        .thread_name(|i| format!("genoptag-scan-{i}"))
         .build_scoped(rayon::ThreadBuilder::run, run)
         .map_err(|e| Error::Usage(format!("cannot start {} threads: {e}", cfg.threads)))?
 }

@@ -461,3 +461,70 @@ fn the_digest_of_a_file_read_in_pieces_is_that_of_its_bytes_however_it_is_cut() 
         }
     }
 }
+
+/// A bug that panics while one piece of an export is read, on one of the scan's threads, ends
+/// the run with exit code 1 and an internal-error report naming where it happened — it had
+/// left the writing thread waiting for that piece for ever, at full speed on a core. The
+/// report masks the CPR number the panic's message quoted, and the last run's output stays.
+#[test]
+fn a_panic_while_a_piece_is_read_ends_the_run_with_an_internal_error_and_no_cpr() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.csv");
+    let mut text = COLUMNS.join(",") + "\n";
+    for i in 0..4000 {
+        let benefit = if i % 7 == 0 { "IL22" } else { "OTHER" };
+        text += &format!(
+            "K-{i},0101{i:06},461,{benefit},REFUSED,2020-01-10,2020-02-01,PROGRAM,\"Afslag, jf. § 16\",REFUGEE,NO,YES,PD2,2019-05-01,NO,\n"
+        );
+    }
+    fs::write(&input, &text).unwrap();
+    let input = input.to_str().unwrap();
+    let out = dir.path().join("out");
+    scan(input, &out, None, &[]);
+    let kept = fs::read(out.join("audit.csv")).unwrap();
+
+    for threads in ["1", "2"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_genoptag"))
+            .args(["scan", input, "--quiet", "--chunk-size", "16384"])
+            .args(["--threads", threads, "--out"])
+            .arg(&out)
+            .env("GENOPTAG_TEST_FAIL_AT", "piece-panic")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                child.kill().unwrap();
+                panic!("--threads {threads}: the run still waits for the piece after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let run = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "--threads {threads}: {stderr}");
+        assert!(run.stdout.is_empty());
+        assert!(
+            stderr.starts_with("genoptag: internal error in thread `")
+                && stderr.contains("src/pipeline/mapped/piece.rs:")
+                && stderr.contains("test-only bug in the piece at byte ")
+                && stderr.contains("this is a bug in genoptag, not in the input"),
+            "--threads {threads}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 2, "reported once: {stderr}");
+        // The first row the message quoted has its CPR number masked, and no other is there.
+        assert!(stderr.contains(",##########,"), "{stderr}");
+        for i in 0..4000 {
+            let cpr = format!("0101{i:06}");
+            assert!(!stderr.contains(&cpr), "CPR {cpr} on stderr: {stderr}");
+        }
+        assert_eq!(fs::read(out.join("audit.csv")).unwrap(), kept);
+    }
+    let left: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("genoptag-tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -10,7 +10,9 @@
 //! ledger is touched) or `ledger-commit` (the run recorded in the open transaction, outputs in
 //! place, just before the commit). It exists for the crash-safety tests and is not for operators.
 //! One more point does not abort: `input-cut` cuts a mapped input to half its length once its
-//! pieces are planned, as another program writing the file would (`pipeline::mapped::guard`).
+//! pieces are planned, as another program writing the file would (`pipeline::mapped::guard`);
+//! nor does `piece-panic`, which makes the reading of one piece of a mapped input panic, as a
+//! bug there would (`crate::panics`).
 
 use std::path::PathBuf;
 use std::time::Duration;

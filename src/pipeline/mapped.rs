@@ -22,6 +22,7 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
+use std::panic::{AssertUnwindSafe, resume_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -159,6 +160,7 @@ impl Pass1<'_> {
             tails: std::sync::Mutex::new(Vec::new()),
             watch: self.watch.map(Watch::new),
             subtrees: cfg.digest == DigestKind::Blake3,
+            bug: crate::ledger::run::failpoint_set("piece-panic"),
             canonical: delimiter == b','
                 && map.width == COLUMN_COUNT
                 && Col::ALL
@@ -272,18 +274,22 @@ impl Pass1<'_> {
             rows: 0,
             done: AtomicU64::new(0),
         };
-        let slots: Vec<Mutex<Option<Piece>>> = pieces.iter().map(|_| Mutex::new(None)).collect();
+        let slots: Vec<Slot> = pieces.iter().map(|_| Mutex::new(None)).collect();
         rayon::scope_fifo(|scope| {
             let read = |i: usize| {
                 let ((start, limit), slot) = (pieces[i], &slots[i]);
                 scope.spawn_fifo(move |_| {
-                    let piece = reading.read_piece(start, limit);
+                    // A panic (a bug) is handed to the writing thread, which waits for this
+                    // slot: it then goes on unwinding there, and the run ends.
+                    let piece = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        reading.read_piece(start, limit)
+                    }));
                     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(piece);
                 });
             };
             (0..in_flight.min(pieces.len())).for_each(read);
             for (i, slot) in slots.iter().enumerate() {
-                let mut piece = read_by_now(slot);
+                let mut piece = read_by_now(slot).unwrap_or_else(|panic| resume_unwind(panic));
                 if i + in_flight < pieces.len() {
                     read(i + in_flight);
                 }
@@ -377,9 +383,12 @@ impl Pass1<'_> {
     }
 }
 
+/// A piece once it is read, or the panic that reading it ended in.
+type Slot = Mutex<Option<std::thread::Result<Piece>>>;
+
 /// The piece in `slot` once it is read: until then this thread reads other pieces (or, with
 /// nothing left to take, lets others run).
-fn read_by_now(slot: &Mutex<Option<Piece>>) -> Piece {
+fn read_by_now(slot: &Slot) -> std::thread::Result<Piece> {
     loop {
         if let Some(piece) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
             return piece;

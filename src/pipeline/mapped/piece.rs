@@ -43,6 +43,9 @@ pub(super) struct Reading<'a> {
     pub(super) watch: Option<Watch<'a>>,
     /// The digest is BLAKE3: each piece hashes the subtrees within it ([`super::subtrees`]).
     pub(super) subtrees: bool,
+    /// Test-only (`GENOPTAG_TEST_FAIL_AT=piece-panic`): the piece that holds the middle of the
+    /// data panics, quoting its first row, as a bug there would.
+    pub(super) bug: bool,
 }
 
 /// The case id `explain` looks for, and how a row of another benefit that cannot hold it is
@@ -254,6 +257,12 @@ impl Reading<'_> {
     }
 
     pub(super) fn read_piece(&self, start: usize, limit: usize) -> Piece {
+        let data = self.data();
+        if self.bug && (start..limit).contains(&(data.len() / 2)) {
+            let row = data[start..limit].split(|&b| b == b'\n').next();
+            let row = String::from_utf8_lossy(row.unwrap_or_default());
+            panic!("test-only bug in the piece at byte {start}, whose first row is `{row}`");
+        }
         let reused = self.parsers.lock().ok().and_then(|mut p| p.pop());
         let (mut quick, mut full) = reused.unwrap_or_else(|| {
             let d = self.layout.delimiter;
@@ -277,7 +286,6 @@ impl Reading<'_> {
                 .unwrap_or_default(),
             subtrees: Vec::new(),
         };
-        let data = self.data();
         // The piece's pages are mapped in one call rather than a fault at a time (a hint: the
         // pages are read all the same if it fails).
         let _ = self
