@@ -337,6 +337,7 @@ fn scan_with(cfg: &ScanConfig, pool: &rayon::ThreadPool) -> Result<Scanned, Erro
     })?;
     std::fs::remove_file(&spill.path).map_err(|e| Error::output(&spill.path, e))?;
     crate::timings::mark("pass 2");
+    staging.uncache_previous();
     if cfg.split_by_authority {
         // The lists are read again for the lists per authority: they are finished first.
         for patch in patches {

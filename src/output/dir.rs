@@ -168,6 +168,22 @@ impl Staging {
         result
     }
 
+    /// Lets the last run's output go from the page cache, on a thread of its own while the run
+    /// goes on (the report is written meanwhile): its files stay as they are, on disk and
+    /// readable, but removing them after the commit then only frees their blocks. Dropping
+    /// the pages took 13 ms of the 40 ms that removing a 240 MB output took here, on the run's
+    /// critical path; in the tail of a run, after pass 2, a core is free for it.
+    pub fn uncache_previous(&mut self) {
+        if !self.target.is_dir() {
+            return;
+        }
+        let target = self.target.clone();
+        self.syncing.push(Syncing::start(move || {
+            uncache(&target);
+            Ok(())
+        }));
+    }
+
     /// Puts the staging directory in the target's place, once every file in it is on disk.
     pub fn commit(mut self) -> Result<PathBuf, Error> {
         self.finished()?;
@@ -185,6 +201,30 @@ impl Staging {
             crate::timings::mark("previous output removed");
         }
         Ok(self.target.clone())
+    }
+}
+
+/// Asks the kernel to drop the pages of the files in `dir` and in its folders from its cache
+/// (`POSIX_FADV_DONTNEED`; a hint: nothing on disk changes, and a failure changes nothing).
+fn uncache(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => uncache(&entry.path()),
+            Ok(t) if t.is_file() => {
+                #[cfg(target_os = "linux")]
+                if let Ok(file) = File::open(entry.path()) {
+                    use std::os::fd::AsRawFd as _;
+                    // SAFETY: `posix_fadvise` only reads the descriptor, which `file` holds open.
+                    unsafe {
+                        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -330,5 +370,48 @@ mod tests {
             fs::read_to_string(target.join("summary.json")).unwrap(),
             "new"
         );
+    }
+
+    /// Letting the last output go from the page cache changes none of its files: a run that
+    /// fails after it (a full disk) leaves that output whole, folders of per-authority lists
+    /// included; one that commits replaces it.
+    #[test]
+    fn the_last_output_let_go_from_memory_stays_whole_until_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        fs::create_dir_all(target.join("reopen")).unwrap();
+        let old = [
+            ("summary.json", "{}".repeat(10_000)),
+            ("audit.csv", "case;cpr\n".repeat(100_000)),
+            ("reopen/kommune-101.csv", "a,b\n".repeat(5_000)),
+        ];
+        for (name, text) in &old {
+            fs::write(target.join(name), text).unwrap();
+            File::open(target.join(name)).unwrap().sync_all().unwrap();
+        }
+        let mut staging = Staging::create(&target).unwrap();
+        staging.uncache_previous();
+        fs::write(staging.path().join("summary.json"), "new").unwrap();
+        staging.finish_behind("summary.json", || {
+            Err(Error::output("summary.json", io::Error::other("disk full")))
+        });
+        assert!(staging.commit().is_err());
+        for (name, text) in &old {
+            assert_eq!(
+                &fs::read_to_string(target.join(name)).unwrap(),
+                text,
+                "{name}"
+            );
+        }
+
+        let mut staging = Staging::create(&target).unwrap();
+        staging.uncache_previous();
+        fs::write(staging.path().join("summary.json"), "new").unwrap();
+        staging.commit().unwrap();
+        assert_eq!(
+            fs::read_to_string(target.join("summary.json")).unwrap(),
+            "new"
+        );
+        assert!(!target.join("audit.csv").exists());
     }
 }
