@@ -139,6 +139,10 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub read: ReadArgs,
+
+    /// Bytes per piece of a file read in parallel (for tests that need many pieces), as `scan`'s.
+    #[arg(long, hide = true, default_value_t = 4 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_size: u64,
 }
 
 /// How inputs are read: one set of options for `scan`, `check` and `explain`, so that each reads an

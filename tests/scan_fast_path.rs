@@ -13,6 +13,9 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+mod dice;
+use dice::Dice;
+
 const COLUMNS: [&str; 16] = [
     "case_id",
     "cpr",
@@ -31,22 +34,6 @@ const COLUMNS: [&str; 16] = [
     "prior_bonus",
     "appeal_outcome",
 ];
-
-/// A deterministic pseudo-random sequence (xorshift).
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.next(items.len())]
-    }
-}
 
 fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))

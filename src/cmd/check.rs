@@ -1,11 +1,11 @@
 //! `genoptag check` (SPEC §6.2): the dry run IT performs first on a new system's export. It reads
-//! every input as `scan` would (same reader, same mapping) and explains it to someone who has never
-//! seen it: encoding and delimiter, how each canonical column was found, the columns ignored, the
-//! row count, the benefit words the catch-all took, the warnings rows would carry and every row
-//! that would be rejected (line, column, reason; never the raw row or a CPR number). Nothing is
-//! classified and nothing is written but stdout.
+//! every input as `scan` would (a file in pieces, in parallel: `pieces`; standard input with the
+//! single streaming reader; the same mapping), tallies its rows (`tally`) and explains it to
+//! someone who has never seen it: encoding and delimiter, how each canonical column was found, the
+//! columns ignored, the row count, the benefit words the catch-all took, the warnings rows would
+//! carry and every row that would be rejected (line, column, reason; never the raw row or a CPR
+//! number). Nothing is classified and nothing is written but stdout.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
@@ -13,33 +13,17 @@ use csv::ByteRecord;
 
 use crate::cli::CheckArgs;
 use crate::error::Error;
-use crate::input::columns::{Col, Found};
-use crate::input::encoding::{EncodingChoice, decode};
+use crate::input::columns::{Col, ColumnMap, Found};
+use crate::input::encoding::EncodingChoice;
 use crate::input::mapping::{self, Mapping};
-use crate::input::record::{Parsed, RejectReason, shown_word};
 use crate::input::records::{self, Records};
 use crate::input::source::{self, DigestKind};
+use crate::rules::case::Case;
 
-/// What one input turned out to hold.
-#[derive(Debug, Default)]
-struct Tally {
-    rows: u64,
-    bonus: u64,
-    other: u64,
-    caught: BTreeMap<String, u64>,
-    warnings: BTreeMap<String, u64>,
-    /// Per (column, reason): the rows.
-    rejects_by: BTreeMap<(&'static str, RejectReason), u64>,
-    /// Unknown words of `benefit` and `decision`, per column, with their rows.
-    unknown_words: BTreeMap<(&'static str, String), u64>,
-    /// The first [`LISTED`] rejects, by line; `rejected` counts them all.
-    rejects: Vec<(u64, &'static str, RejectReason)>,
-    rejected: u64,
-}
+mod pieces;
+mod tally;
 
-/// Rejects listed one by one per input: a badly broken export can have millions, which the
-/// counts by reason sum up and `scan` writes to rejects.csv in full.
-const LISTED: usize = 200;
+use self::tally::{Rows, Tally};
 
 pub fn run(args: &CheckArgs) -> Result<i32, Error> {
     let sources = source::expand(&args.inputs)?;
@@ -66,11 +50,38 @@ pub fn run(args: &CheckArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
+/// How an input turned out to be written: what [`render`] says of it besides its rows.
+struct Format {
+    encoding_name: &'static str,
+    delimiter: u8,
+    map: ColumnMap,
+}
+
+/// Checks one input: a regular file in pieces, in parallel ([`pieces`]); standard input and
+/// anything else that is no regular file with bytes in it with the single streaming reader.
 fn check_one(
     source: &source::Source,
     args: &CheckArgs,
     mapping: &Mapping,
 ) -> Result<(String, Tally), Error> {
+    let in_pieces = match &source.path {
+        Some(path) => pieces::check_file(source, path, args, mapping)?,
+        None => None,
+    };
+    let (format, tally) = match in_pieces {
+        Some(checked) => checked,
+        None => check_streamed(source, args, mapping)?,
+    };
+    let text = render(source, args, mapping, &format, &tally);
+    Ok((text, tally))
+}
+
+/// Checks one input with the streaming csv reader, one record at a time.
+fn check_streamed(
+    source: &source::Source,
+    args: &CheckArgs,
+    mapping: &Mapping,
+) -> Result<(Format, Tally), Error> {
     let mut reader = Records::open(
         source,
         args.read.encoding,
@@ -80,59 +91,23 @@ fn check_one(
     )?;
     let mut tally = Tally::default();
     let mut rec = ByteRecord::new();
-    let benefit_at = reader.map.position(Col::Benefit);
-    let decision_at = reader.map.position(Col::Decision);
+    let mut case = Case::blank();
+    // A copy of the column map: the reader is borrowed anew for each record.
+    let map = reader.map.clone();
+    let rows = Rows {
+        map: &map,
+        decoding: reader.decoding,
+        vocab: &mapping.vocab,
+    };
     while reader.read(&mut rec)? {
-        tally.rows += 1;
-        let field = |at: Option<usize>| {
-            at.and_then(|i| rec.get(i))
-                .map(|b| decode(b, reader.decoding).trim().to_string())
-                .unwrap_or_default()
-        };
-        match records::parse(&rec, &reader.map, reader.decoding, &mapping.vocab) {
-            Parsed::Reject(r) => {
-                let column = r.column.map_or("", Col::name);
-                *tally.rejects_by.entry((column, r.reason)).or_default() += 1;
-                if r.reason == RejectReason::UnknownValue {
-                    let word = match r.column {
-                        Some(Col::Benefit) => field(benefit_at),
-                        Some(Col::Decision) => field(decision_at),
-                        _ => String::new(),
-                    };
-                    *tally
-                        .unknown_words
-                        .entry((column, shown_word(&word).to_string()))
-                        .or_default() += 1;
-                }
-                tally.rejected += 1;
-                if tally.rejects.len() < LISTED {
-                    tally.rejects.push((records::line(&rec), column, r.reason));
-                }
-            }
-            Parsed::Other { caught } => {
-                tally.other += 1;
-                if caught {
-                    let word = field(benefit_at);
-                    *tally
-                        .caught
-                        .entry(shown_word(&word).to_string())
-                        .or_default() += 1;
-                }
-            }
-            Parsed::Bonus(case) => {
-                tally.bonus += 1;
-                for w in &case.warnings {
-                    let code = w.to_string();
-                    *tally
-                        .warnings
-                        .entry(shown_word(&code).to_string())
-                        .or_default() += 1;
-                }
-            }
-        }
+        tally.row(&rec, records::line(&rec), &rows, &mut case);
     }
-    let text = render(source, args, mapping, &reader, &tally);
-    Ok((text, tally))
+    let format = Format {
+        encoding_name: reader.encoding_name,
+        delimiter: reader.delimiter,
+        map,
+    };
+    Ok((format, tally))
 }
 
 fn quoted(text: &str) -> String {
@@ -143,7 +118,7 @@ fn render(
     source: &source::Source,
     args: &CheckArgs,
     mapping: &Mapping,
-    reader: &Records,
+    format: &Format,
     t: &Tally,
 ) -> String {
     let mut s = String::new();
@@ -151,7 +126,7 @@ fn render(
     let _ = writeln!(
         s,
         "encoding:  {} ({})",
-        reader.encoding_name,
+        format.encoding_name,
         match args.read.encoding {
             EncodingChoice::Auto => "detected; --encoding overrides",
             _ => "as given by --encoding",
@@ -160,7 +135,7 @@ fn render(
     let _ = writeln!(
         s,
         "delimiter: {} ({})",
-        match reader.delimiter {
+        match format.delimiter {
             b'\t' => "tab".to_string(),
             d => quoted(&(d as char).to_string()),
         },
@@ -177,7 +152,7 @@ fn render(
     );
     let _ = writeln!(s, "columns:");
     for col in Col::ALL {
-        match reader.map.found.iter().find(|(c, _, _)| *c == col) {
+        match format.map.found.iter().find(|(c, _, _)| *c == col) {
             Some((_, header, how)) => {
                 let how = match how {
                     Found::Canonical => "by its name",
@@ -196,10 +171,10 @@ fn render(
             }
         }
     }
-    if reader.map.extra.is_empty() {
+    if format.map.extra.is_empty() {
         let _ = writeln!(s, "extra columns: none");
     } else {
-        let extra: Vec<String> = reader.map.extra.iter().map(|h| quoted(h)).collect();
+        let extra: Vec<String> = format.map.extra.iter().map(|h| quoted(h)).collect();
         let _ = writeln!(s, "extra columns (ignored): {}", extra.join(", "));
     }
     if mapping.vocab.benefit_catch_all {

@@ -13,7 +13,7 @@ use super::words::Words;
 use crate::input::columns::{Col, ColumnMap};
 use crate::input::encoding::Decoding;
 use crate::input::records::Fields;
-use crate::input::scan::{self, Found, Layout, RecordParser, SplitRow, Stop};
+use crate::input::scan::{self, Found, Layout, RecordParser, SplitRow, Stop, plain_word};
 
 /// What a piece's rows need, shared by all pieces of one input.
 pub(super) struct Reading<'a> {
@@ -142,19 +142,6 @@ impl scan::Each for Rows<'_, '_> {
             }
         }
         ControlFlow::Continue(())
-    }
-}
-
-/// A `benefit` field's word as the csv crate reads it, where that is bytes of the field as
-/// they stand: the whole field, or what is between its quotes when none stands between them
-/// (exports that quote every field are common). A doubled quote inside gives none: the row is
-/// read in full. (The quick scan hands over only fields quoted as RFC 4180 has it.)
-#[inline(always)]
-fn plain_word(field: &[u8]) -> Option<&[u8]> {
-    match field {
-        [b'"', inner @ .., b'"'] if !inner.contains(&b'"') => Some(inner),
-        [b'"', ..] => None,
-        _ => Some(field),
     }
 }
 
