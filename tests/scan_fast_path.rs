@@ -219,6 +219,37 @@ fn windows_1252_commas_and_lf_read_alike_in_pieces_and_streamed() {
     file_and_stdin_agree("latin.csv", &bytes);
 }
 
+/// A last quoted field never closed runs to the end of the export. Streamed, the record had been
+/// put on the line before its own (a row of another case), and its field had kept the line end
+/// the reader gives an export without one: in pieces and streamed it is now rejected alike, on
+/// its own line, with its bytes as they stand.
+#[test]
+fn a_last_quoted_field_never_closed_is_rejected_alike_on_its_own_line() {
+    for end in ["", "\n", "\r\n", "x\"\"", "x\"\"\n"] {
+        let mut text = export(300, ',', "\n", 4);
+        let line = 1 + text.matches('\n').count() + text.matches('\r').count()
+            - text.matches("\r\n").count();
+        text.push_str(&format!(
+            "K-LAST,0101801234,461,IL22,\"REFUSED\nAfslag,,{end}"
+        ));
+        file_and_stdin_agree("unclosed.csv", text.as_bytes());
+
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        scan("-", &out, Some(text.as_bytes()), &[]);
+        let rejects = fs::read_to_string(out.join("rejects.csv")).unwrap();
+        let wanted = format!("stdin,{line},,FIELD_COUNT,\"K-LAST,");
+        assert!(rejects.contains(&wanted), "{end:?}: {wanted} in\n{rejects}");
+        // The field as read (line ends as `\n`, a doubled quote as one), written quoted.
+        let field = end.replace("\r\n", "\n").replace("\"\"", "\"");
+        let raw = format!("REFUSED\nAfslag,,{}\"\n", field.replace('"', "\"\""));
+        assert!(
+            rejects.ends_with(&raw),
+            "{end:?}: {raw:?} at the end of\n{rejects}"
+        );
+    }
+}
+
 #[test]
 fn an_export_without_a_last_line_end_reads_alike() {
     let mut text = export(300, ',', "\n", 3);

@@ -5,13 +5,16 @@
 //! Line numbers (SPEC §3.3: the line on which a record starts, the header being line 1) are
 //! counted back from where a record ends, over line ends made uniform first: the csv crate gives
 //! a record the position where the previous one stopped, which is a line short after a CRLF (it
-//! stops between `\r` and `\n`) or a blank line.
+//! stops between `\r` and `\n`) or a blank line. A last record that the end of the input ends
+//! (its last quoted field never closed) has no line end after it: its line is counted back from
+//! the end alone, and the line end [`LineEnds`] gave the input is taken out of its last field, so
+//! that it reads as the memory-mapped reader (`input::scan`) reads it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use csv::ByteRecord;
 
@@ -35,6 +38,8 @@ pub struct Records {
     pub delimiter: u8,
     /// Bytes read so far, shared with the reader (for the progress bar).
     pub bytes: Arc<AtomicU64>,
+    /// How the input ended, as [`LineEnds`] tells it.
+    end: Arc<AtomicU8>,
 }
 
 impl Records {
@@ -62,12 +67,14 @@ impl Records {
     ) -> Result<Records, Error> {
         let file = source.name.clone();
         let opened = source::open_with_sha256(source, encoding, delimiter, digest, sha256)?;
+        let line_ends = LineEnds::new(opened.stream);
+        let end = Arc::clone(&line_ends.end);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(opened.delimiter)
             .buffer_capacity(256 * 1024)
-            .from_reader(LineEnds::new(opened.stream));
+            .from_reader(line_ends);
         let mut header = ByteRecord::new();
         if !reader
             .read_byte_record(&mut header)
@@ -91,6 +98,7 @@ impl Records {
             encoding_name: opened.encoding_name,
             delimiter: opened.delimiter,
             bytes: opened.bytes,
+            end,
         })
     }
 
@@ -105,11 +113,19 @@ impl Records {
             return Ok(false);
         }
         // Every record ends in a `\n` the reader has counted (see `LineEnds`); the line breaks
-        // inside its quoted fields are kept in its fields.
+        // inside its quoted fields are kept in its fields. The csv crate hands on a record at its
+        // line end without reading further: one handed on after the input's end was read was
+        // ended by that end, inside a quoted field never closed, which holds the last `\n`.
+        let ended = self.end.load(Ordering::Relaxed);
+        let by_the_end = ended & ENDED != 0;
+        if by_the_end && ended & LINE_END_ADDED != 0 {
+            drop_last_line_end(rec);
+        }
         let end = self.reader.position().line();
         let inside = rec.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+        let after = u64::from(!by_the_end) + u64::from(ended & LINE_END_ADDED != 0 && by_the_end);
         let mut pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
-        pos.set_line(end.saturating_sub(1 + inside).max(1));
+        pos.set_line(end.saturating_sub(after + inside).max(1));
         rec.set_position(Some(pos));
         Ok(true)
     }
@@ -123,6 +139,25 @@ impl Records {
     pub fn finish_with_sha256(self) -> (Option<String>, Option<String>) {
         source::finish_with_sha256(self.reader.into_inner().inner)
     }
+}
+
+/// `rec` without the `\n` that ends its last field: the one [`LineEnds`] added at the input's end.
+fn drop_last_line_end(rec: &mut ByteRecord) {
+    let last = rec.len().saturating_sub(1);
+    if !rec.get(last).is_some_and(|f| f.ends_with(b"\n")) {
+        return;
+    }
+    let position = rec.position().cloned();
+    let fields: Vec<Vec<u8>> = rec.iter().map(<[u8]>::to_vec).collect();
+    rec.clear();
+    for (i, field) in fields.iter().enumerate() {
+        rec.push_field(if i == last {
+            &field[..field.len() - 1]
+        } else {
+            field
+        });
+    }
+    rec.set_position(position);
 }
 
 /// The physical line a record read by [`Records::read`] starts on, the header being line 1.
@@ -248,8 +283,16 @@ pub struct LineEnds<R> {
     /// A `\r` was just turned into `\n`: a `\n` right after it is the same line end.
     skip_lf: bool,
     last: Option<u8>,
-    ended: bool,
+    /// How the input ended: [`ENDED`] once its end is read (nothing more is given), with
+    /// [`LINE_END_ADDED`] when the last line had no line end and was given one. Shared with
+    /// [`Records`], which reads it after each record.
+    end: Arc<AtomicU8>,
 }
+
+/// [`LineEnds::end`]: the end of the input was read.
+const ENDED: u8 = 1;
+/// [`LineEnds::end`]: the input's last line had no line end and was given one.
+const LINE_END_ADDED: u8 = 2;
 
 impl<R> LineEnds<R> {
     pub fn new(inner: R) -> LineEnds<R> {
@@ -257,7 +300,7 @@ impl<R> LineEnds<R> {
             inner,
             skip_lf: false,
             last: None,
-            ended: false,
+            end: Arc::new(AtomicU8::new(0)),
         }
     }
 }
@@ -270,12 +313,13 @@ impl<R: Read> Read for LineEnds<R> {
         loop {
             let n = self.inner.read(buf)?;
             if n == 0 {
-                if !self.ended && self.last.is_some_and(|b| b != b'\n') {
-                    self.ended = true;
+                if self.last.is_some_and(|b| b != b'\n') {
+                    self.end.fetch_or(LINE_END_ADDED, Ordering::Relaxed);
                     self.last = Some(b'\n');
                     buf[0] = b'\n';
                     return Ok(1);
                 }
+                self.end.fetch_or(ENDED, Ordering::Relaxed);
                 return Ok(0);
             }
             let mut w = 0;

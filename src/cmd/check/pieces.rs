@@ -135,15 +135,8 @@ pub(super) fn check_file(
         .map(|(&a, &b)| (a, b))
         .collect();
 
-    // The streaming reader ends the data with a line end when it has none (`LineEnds`): a last
-    // quoted field never closed then holds it.
-    let mut last = Vec::new();
-    input
-        .read(input.len.saturating_sub(1), &mut last, input.len.min(1))
-        .map_err(input_error)?;
     let reading = Reading {
         input,
-        open_end: last.first().is_some_and(|b| !matches!(b, b'\n' | b'\r')),
         layout,
         rows: Rows {
             map: &map,
@@ -226,9 +219,6 @@ impl Header {
 /// What every piece of one input is read with.
 struct Reading<'a> {
     input: Input<'a>,
-    /// The data does not end with a line end: a piece read to its end is read with one after
-    /// it, as the streaming reader reads it.
-    open_end: bool,
     layout: scan::Layout,
     rows: Rows<'a>,
     /// The buffers and parsers of pieces read, for the next (a parser builds csv_core's tables).
@@ -307,17 +297,12 @@ impl Reading<'_> {
         loop {
             let end = limit.saturating_add(margin).min(self.input.len);
             self.input.read(start, &mut kit.buf, end - start)?;
-            let at_end = end == self.input.len;
-            if at_end && self.open_end {
-                kit.buf.push(b'\n');
-            }
             let buf = kit.buf.as_slice();
             let mut tally = Tally::default();
             let mut words = Words::default();
             let each = Each {
                 reading: self,
                 buf,
-                at_end,
                 tally: &mut tally,
                 words: &mut words,
                 fields: &mut kit.fields,
@@ -380,8 +365,6 @@ struct Words<'b> {
 struct Each<'p, 'b> {
     reading: &'p Reading<'p>,
     buf: &'b [u8],
-    /// `buf` runs to the end of the data, and ends with a line end (see [`Reading::open_end`]).
-    at_end: bool,
     tally: &'p mut Tally,
     words: &'p mut Words<'b>,
     fields: &'p mut Vec<(usize, usize)>,
@@ -407,13 +390,7 @@ impl scan::Each for Each<'_, '_> {
                 }
             }
             Found::Parsed(span, record) => {
-                let mut line = 1 + span.lines_before;
-                if self.at_end && self.holds_the_last_line_end(span, record) {
-                    // The streaming reader counts a record's lines back from the line end
-                    // after it, and the last one, in a quoted field never closed, is counted
-                    // twice: it gives the line before.
-                    line -= 1;
-                }
+                let line = 1 + span.lines_before;
                 (self.tally).row(record, line, &self.reading.rows, self.case);
             }
         }
@@ -438,23 +415,6 @@ impl<'b> Each<'_, 'b> {
             self.tally.caught_as(word.trim(), 1);
         }
         other.is_some()
-    }
-
-    /// Whether `record`, read by the csv crate's parser, holds the data's last line end in its
-    /// last field, a quoted one never closed: read without that line end, it differs.
-    #[cold]
-    fn holds_the_last_line_end(&mut self, span: Span, record: &csv::ByteRecord) -> bool {
-        if !record
-            .iter()
-            .next_back()
-            .is_some_and(|f| f.ends_with(b"\n"))
-        {
-            return false;
-        }
-        let before = if self.buf.ends_with(b"\r\n") { 2 } else { 1 };
-        let end = self.buf.len().saturating_sub(before).max(span.start);
-        let without = &self.buf[span.start..end];
-        self.full.parse(without).is_none() || self.full.record != *record
     }
 
     /// Reads a row the quick scan found in full and tallies it: split where it stands when its
