@@ -546,3 +546,29 @@ fn a_panic_while_a_piece_is_read_ends_the_run_with_an_internal_error_and_no_cpr(
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A quoted benefit word that the catch-all takes and that holds a line break (`\r\n`, a lone
+/// `\r` or `\n`) is counted under one word, its line ends as `\n`, in pieces as streamed: the
+/// pieces had counted the bytes as they stand, so `summary.json` differed between `scan FILE`
+/// and `scan -`.
+#[test]
+fn a_caught_benefit_word_holding_a_line_break_is_counted_alike_in_pieces_and_streamed() {
+    let mut text = COLUMNS.join(",") + "\r\n";
+    for (i, word) in [
+        "\"Bolig\r\nstøtte\"",
+        "\"Bolig\rstøtte\"",
+        "\"Bolig\nstøtte\"",
+    ]
+    .iter()
+    .cycle()
+    .take(3000)
+    .enumerate()
+    {
+        text += &format!("K-{i},0101801234,461,{word},GRANTED,2020-01-10,2020-02-01,,,,,,,,,\r\n");
+    }
+    let summary = alike_with_the_catch_all(&text);
+    assert_eq!(
+        summary["benefit_words_caught"],
+        serde_json::json!({ "Bolig\nstøtte": 3000 })
+    );
+}

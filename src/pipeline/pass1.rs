@@ -306,12 +306,17 @@ pub(super) fn is_watched(
 }
 
 /// A benefit word caught by the catch-all as `summary.json` counts it: decoded as the input is
-/// (a Windows-1252 word stays readable), trimmed, and never a CPR number, whatever the mapping
-/// points `benefit` at.
+/// (a Windows-1252 word stays readable), its line ends as `\n` (as the streaming reader reads
+/// them; a file read in pieces hands on the bytes as they stand), trimmed, and never a CPR
+/// number, whatever the mapping points `benefit` at.
 pub(super) fn caught_word(raw: &[u8], decoding: Decoding) -> Cow<'_, str> {
-    match decode(raw, decoding) {
-        Cow::Borrowed(word) => Cow::Borrowed(record::shown_word(word.trim())),
-        Cow::Owned(word) => Cow::Owned(record::shown_word(word.trim()).to_string()),
+    let shown = |word: &str| record::shown_word(word.trim()).to_string();
+    match crate::input::records::uniform(raw) {
+        Cow::Borrowed(raw) => match decode(raw, decoding) {
+            Cow::Borrowed(word) => Cow::Borrowed(record::shown_word(word.trim())),
+            Cow::Owned(word) => Cow::Owned(shown(&word)),
+        },
+        Cow::Owned(raw) => Cow::Owned(shown(&decode(&raw, decoding))),
     }
 }
 
