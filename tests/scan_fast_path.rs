@@ -157,6 +157,16 @@ fn summary(out: &Path) -> serde_json::Value {
     s
 }
 
+/// No staging directory of a run that stopped is left beside its output in `dir`.
+fn assert_no_staging_left(dir: &Path) {
+    let left: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("genoptag-tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// Scans `bytes` as a file, cut into pieces of each size, and through stdin; all must agree.
 fn file_and_stdin_agree(name: &str, bytes: &[u8]) {
     let dir = tempfile::tempdir().unwrap();
@@ -318,12 +328,7 @@ fn an_export_cut_short_while_it_is_read_ends_the_run_with_an_error_naming_it() {
     fs::write(input, &text).unwrap();
     scan(input, &out, None, &[]);
     assert_eq!(fs::read(out.join("audit.csv")).unwrap(), kept);
-    let left: Vec<_> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.contains("genoptag-tmp"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_no_staging_left(dir.path());
 }
 
 /// Scans `text` with the benefit catch-all, as a file cut into pieces of several sizes and
@@ -539,12 +544,7 @@ fn a_panic_while_a_piece_is_read_ends_the_run_with_an_internal_error_and_no_cpr(
         }
         assert_eq!(fs::read(out.join("audit.csv")).unwrap(), kept);
     }
-    let left: Vec<_> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.contains("genoptag-tmp"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_no_staging_left(dir.path());
 }
 
 /// A quoted benefit word that the catch-all takes and that holds a line break (`\r\n`, a lone
