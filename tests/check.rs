@@ -2,12 +2,11 @@
 //! file is read in pieces, in parallel; what it prints is what the single streaming reader that
 //! standard input goes through prints, on tricky generated exports cut into many small pieces.
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-mod dice;
-use dice::Dice;
+mod support;
+use support::Dice;
 
 const CPR_A: &str = "0101801234";
 const CPR_B: &str = "150385-4321";
@@ -307,24 +306,8 @@ fn export(rows: usize, sep: char, eol: &str, seed: u64) -> String {
 
 /// `check` of one input, `bytes` on standard input when `stdin`; its exit code 0 is asserted.
 fn check(dir: &Path, input: &str, stdin: Option<&[u8]>, extra: &[&str]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_genoptag"))
-        .current_dir(dir)
-        .arg("check")
-        .arg(input)
-        .args(extra)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(bytes) = stdin {
-        child.stdin.take().unwrap().write_all(bytes).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+    let args = [&["check", input][..], extra].concat();
+    let out = support::genoptag(Some(dir), &args, stdin);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
     text(&out.stdout)

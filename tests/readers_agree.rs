@@ -5,33 +5,13 @@
 //! the same from both, cut into pieces of any size. (Two such differences, found by hand in
 //! session 12, had slipped past the generated exports of `tests/scan_fast_path.rs`.)
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use proptest::prelude::*;
 
-const HEADER: &str = "case_id,cpr,municipality_code,benefit,decision,application_date,decision_date,refusal_reasons,refusal_text,person_category,program,public_assistance,exam,exam_date,prior_bonus,appeal_outcome";
+mod support;
 
-/// Runs genoptag in `dir`, with `stdin` on its standard input when given.
-fn genoptag(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_genoptag"))
-        .current_dir(dir)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(bytes) = stdin {
-        child.stdin.take().unwrap().write_all(bytes).unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
+const HEADER: &str = "case_id,cpr,municipality_code,benefit,decision,application_date,decision_date,refusal_reasons,refusal_text,person_category,program,public_assistance,exam,exam_date,prior_bonus,appeal_outcome";
 
 /// An export: the header, with `;` or `,`, then `body` (whose `,` become the delimiter).
 fn export(semicolon: bool, crlf: bool, body: &[u8]) -> Vec<u8> {
@@ -84,6 +64,19 @@ fn scanned(out: &Path, name: &str) -> Vec<(String, String)> {
     files
 }
 
+/// The export written as `export.csv` in a new directory: the directory and the bytes.
+fn written(semicolon: bool, crlf: bool, body: &[u8]) -> (tempfile::TempDir, Vec<u8>) {
+    let bytes = export(semicolon, crlf, body);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("export.csv"), &bytes).unwrap();
+    (dir, bytes)
+}
+
+/// Runs genoptag in `dir`, `stdin` on its standard input when given.
+fn genoptag(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> std::process::Output {
+    support::genoptag(Some(dir), args, stdin)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
 
@@ -94,9 +87,7 @@ proptest! {
         body in body(),
         chunk in prop::sample::select(vec!["7", "64", "300", "4194304"]),
     ) {
-        let bytes = export(semicolon, crlf, &body);
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("export.csv"), &bytes).unwrap();
+        let (dir, bytes) = written(semicolon, crlf, &body);
         std::fs::write(dir.path().join("m.toml"), "[values.benefit]\n\"*\" = \"OTHER\"\n").unwrap();
         let common = ["--quiet", "--mapping", "m.toml", "--threads", "2"];
         let piped = genoptag(dir.path(), &[&["scan", "-", "--out", "s"][..], &common].concat(), Some(&bytes));
@@ -121,9 +112,7 @@ proptest! {
         body in body(),
         chunk in prop::sample::select(vec!["7", "64", "300", "4194304"]),
     ) {
-        let bytes = export(semicolon, crlf, &body);
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("export.csv"), &bytes).unwrap();
+        let (dir, bytes) = written(semicolon, crlf, &body);
         let piped = genoptag(dir.path(), &["check", "-"], Some(&bytes));
         let file = genoptag(dir.path(), &["check", "export.csv", "--chunk-size", chunk], None);
         prop_assert_eq!(piped.status.code(), file.status.code());

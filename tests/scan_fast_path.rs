@@ -13,8 +13,8 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-mod dice;
-use dice::Dice;
+mod support;
+use support::{Dice, genoptag};
 
 const COLUMNS: [&str; 16] = [
     "case_id",
@@ -118,27 +118,11 @@ fn export(rows: usize, sep: char, eol: &str, seed: u64) -> String {
     out
 }
 
-/// Runs a scan; returns the output directory.
+/// Runs a scan, `stdin` on its standard input when given; asserts it ends with exit code 0.
 fn scan(input: &str, out: &Path, stdin: Option<&[u8]>, extra: &[&str]) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genoptag"));
-    cmd.args(["scan", input, "--quiet", "--out"])
-        .arg(out)
-        .args(extra)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(bytes) = stdin {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(bytes).unwrap();
-    }
-    let result = child.wait_with_output().unwrap();
+    let out = out.to_str().unwrap();
+    let args = [&["scan", input, "--quiet", "--out", out][..], extra].concat();
+    let result = genoptag(None, &args, stdin);
     assert_eq!(
         result.status.code(),
         Some(0),
