@@ -4,7 +4,10 @@
 //!
 //! The first byte steers the shape: bit 0 puts a canonical header in front (so the fuzzer spends
 //! its time on records, not on finding a header), bits 1-2 pick its delimiter, bit 3 adds the
-//! benefit catch-all of a mapping file. Run: `cargo +nightly fuzz run reader -- -max_total_time=300`.
+//! benefit catch-all of a mapping file, bits 4-6 the size of the pieces the file is cut into
+//! (7 bytes to 4 MiB: the cuts, and the pieces a quoted field runs past, on tiny inputs). The
+//! same file then goes through `check`, whose reading in pieces is its own.
+//! Run: `cargo +nightly fuzz run reader -- -max_total_time=300 -close_fd_mask=1` (`check` prints).
 
 #![no_main]
 
@@ -81,6 +84,11 @@ fuzz_target!(|data: &[u8]| {
     let input = dir.join("export.csv");
     std::fs::write(&input, &export).expect("write the export");
 
+    let chunk =
+        ["4194304", "7", "31", "64", "100", "257", "1000", "4096"][usize::from((steer >> 4) & 7)];
+    let mapping = (steer & 8 == 8).then(|| dir.join("catch-all.toml").display().to_string());
+    check(&input, chunk, mapping.as_deref(), steer & 1 == 1);
+
     let out = dir.join("out");
     let mut argv = vec![
         "genoptag".to_string(),
@@ -94,10 +102,12 @@ fuzz_target!(|data: &[u8]| {
         "--audit-all".into(),
         "--batch-size".into(),
         "7".into(),
+        "--chunk-size".into(),
+        chunk.into(),
     ];
-    if steer & 8 == 8 {
+    if let Some(mapping) = &mapping {
         argv.push("--mapping".into());
-        argv.push(dir.join("catch-all.toml").display().to_string());
+        argv.push(mapping.clone());
     }
     let cli = Cli::try_parse_from(&argv).expect("arguments");
     let Command::Scan(args) = cli.command else {
@@ -140,3 +150,26 @@ fuzz_target!(|data: &[u8]| {
         "rejects.csv holds every rejected row"
     );
 });
+
+/// `check` of the export, in pieces of `chunk` bytes: a fatal error only without a header.
+fn check(input: &std::path::Path, chunk: &str, mapping: Option<&str>, header: bool) {
+    let mut argv = vec![
+        "genoptag",
+        "check",
+        input.to_str().expect("a UTF-8 path"),
+        "--chunk-size",
+        chunk,
+    ];
+    if let Some(mapping) = mapping {
+        argv.extend(["--mapping", mapping]);
+    }
+    let Command::Check(args) = Cli::try_parse_from(&argv).expect("arguments").command else {
+        unreachable!()
+    };
+    if let Err(err) = genoptag::cmd::check::run(&args) {
+        assert!(
+            !header,
+            "a file with a canonical header must be checked, got: {err}"
+        );
+    }
+}
