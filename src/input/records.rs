@@ -117,13 +117,15 @@ impl Records {
         // line end without reading further: one handed on after the input's end was read was
         // ended by that end, inside a quoted field never closed, which holds the last `\n`.
         let ended = self.end.load(Ordering::Relaxed);
-        let by_the_end = ended & ENDED != 0;
-        if by_the_end && ended & LINE_END_ADDED != 0 {
+        let (by_the_end, added) = (ended & ENDED != 0, ended & LINE_END_ADDED != 0);
+        if by_the_end && added {
             drop_last_line_end(rec);
         }
         let end = self.reader.position().line();
         let inside = rec.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
-        let after = u64::from(!by_the_end) + u64::from(ended & LINE_END_ADDED != 0 && by_the_end);
+        // The line ends counted after the record's own lines: its line end; or, ended by the
+        // input's end, the one `LineEnds` added, taken out of its field above.
+        let after = if by_the_end { u64::from(added) } else { 1 };
         let mut pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
         pos.set_line(end.saturating_sub(after + inside).max(1));
         rec.set_position(Some(pos));
