@@ -556,3 +556,23 @@ fn a_caught_benefit_word_holding_a_line_break_is_counted_alike_in_pieces_and_str
         serde_json::json!({ "Bolig\nstøtte": 3000 })
     );
 }
+
+/// A record far longer than what a piece reads past its end (a refusal text of 400 KB whose
+/// lines look like records, so that the cuts fall inside it) is read whole however the file is
+/// cut: the piece it starts in is read again through the map, and the pieces cut inside it are
+/// passed over.
+#[test]
+fn a_record_longer_than_a_piece_reads_past_its_end_is_read_whole() {
+    let before = export(300, ',', "\n", 9);
+    let after = export(300, ',', "\n", 10);
+    let long: String = (0..8_000)
+        .map(|k| format!("F-{k},0101801234,461,OTHER,REFUSED,,2020-01-01,,x,,,,,,,\n"))
+        .collect();
+    let text = format!(
+        "{before}K-LONG,0101801234,461,IL22,REFUSED,2020-01-10,2020-02-01,PROGRAM,{},REFUGEE,NO,YES,PD2,2019-05-01,NO,\n{}",
+        quoted(&long),
+        after.split_once('\n').unwrap().1
+    );
+    assert!(long.len() > 256 << 10);
+    file_and_stdin_agree("long.csv", text.as_bytes());
+}

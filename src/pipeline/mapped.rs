@@ -160,6 +160,8 @@ impl Pass1<'_> {
             tails: std::sync::Mutex::new(Vec::new()),
             watch: self.watch.map(Watch::new),
             subtrees: cfg.digest == DigestKind::Blake3,
+            file: &file,
+            buffers: std::sync::Mutex::new(Vec::new()),
             bug: crate::ledger::run::failpoint_set("piece-panic"),
             canonical: delimiter == b','
                 && map.width == COLUMN_COUNT

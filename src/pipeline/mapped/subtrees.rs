@@ -21,9 +21,14 @@ pub(crate) const SUBTREE: usize = 256 << 10;
 /// The chaining value of subtree `k` of `input` (`input[k * SUBTREE..(k + 1) * SUBTREE]`).
 pub(crate) fn subtree(input: &[u8], k: usize) -> ChainingValue {
     let at = k * SUBTREE;
+    subtree_of(&input[at..at + SUBTREE], k)
+}
+
+/// The chaining value of subtree `k` of an input whose bytes there are `bytes`.
+pub(crate) fn subtree_of(bytes: &[u8], k: usize) -> ChainingValue {
     Hasher::new()
-        .set_input_offset(at as u64)
-        .update(&input[at..at + SUBTREE])
+        .set_input_offset((k * SUBTREE) as u64)
+        .update(bytes)
         .finalize_non_root()
 }
 
