@@ -1,7 +1,8 @@
 //! Pass 1 over a file input, in parallel: the file is mapped into memory, cut into pieces of
-//! `--chunk-size` bytes at record starts ([`scan::split_by`]), and the pieces are scanned at once
-//! ([`scan::scan`]); the input's digest is taken over the same mapped bytes as each piece's rows
-//! are written.
+//! `--chunk-size` bytes at record starts ([`scan::split_by`]), and the pieces are read (each into
+//! a buffer of its own, through the map when that falls short: `piece`) and scanned at once
+//! ([`scan::scan`]); the input's digest is taken over the same bytes as each piece's rows are
+//! written.
 //!
 //! A row of another benefit costs one look at its `benefit` field, quoted or not (no copy, no
 //! allocation: the words met are found in a small table per piece). Every other row —
