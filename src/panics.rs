@@ -35,7 +35,7 @@ fn report(info: &PanicHookInfo<'_>) -> String {
 
 /// `text` with each run of six or more digits written as `#`s: no CPR number (ten digits, or
 /// six, a dash and four) survives it, and the indexes and lengths a bug report needs do.
-pub fn masked(text: &str) -> String {
+fn masked(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut run = 0..0;
     for (at, c) in text.char_indices() {

@@ -310,13 +310,15 @@ pub(super) fn is_watched(
 /// them; a file read in pieces hands on the bytes as they stand), trimmed, and never a CPR
 /// number, whatever the mapping points `benefit` at.
 pub(super) fn caught_word(raw: &[u8], decoding: Decoding) -> Cow<'_, str> {
-    let shown = |word: &str| record::shown_word(word.trim()).to_string();
-    match crate::input::records::uniform(raw) {
-        Cow::Borrowed(raw) => match decode(raw, decoding) {
+    fn shown(raw: &[u8], decoding: Decoding) -> Cow<'_, str> {
+        match decode(raw, decoding) {
             Cow::Borrowed(word) => Cow::Borrowed(record::shown_word(word.trim())),
-            Cow::Owned(word) => Cow::Owned(shown(&word)),
-        },
-        Cow::Owned(raw) => Cow::Owned(shown(&decode(&raw, decoding))),
+            Cow::Owned(word) => Cow::Owned(record::shown_word(word.trim()).to_string()),
+        }
+    }
+    match crate::input::records::uniform(raw) {
+        Cow::Borrowed(raw) => shown(raw, decoding),
+        Cow::Owned(raw) => Cow::Owned(shown(&raw, decoding).into_owned()),
     }
 }
 

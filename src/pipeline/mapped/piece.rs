@@ -284,7 +284,8 @@ impl Reading<'_> {
             let d = self.layout.delimiter;
             (RecordParser::new(d), RecordParser::new(d))
         });
-        let mut piece = Piece {
+        // A piece with no row read yet, its rendered rows to go in `tails`.
+        let blank = |tails: Tails| Piece {
             start,
             limit,
             stop: Stop {
@@ -297,11 +298,14 @@ impl Reading<'_> {
             caught: HashMap::new(),
             // Room for a row kept in 2 KiB of input (one in 17 rows of 120 bytes); more grow it.
             kept: Vec::with_capacity((limit - start) / 2048),
-            tails: (self.tails.lock().ok())
-                .and_then(|mut t| t.pop())
-                .unwrap_or_default(),
+            tails,
             subtrees: Vec::new(),
         };
+        let mut piece = blank(
+            (self.tails.lock().ok())
+                .and_then(|mut t| t.pop())
+                .unwrap_or_default(),
+        );
         let mut buffer = (self.buffers.lock().ok())
             .and_then(|mut b| b.pop())
             .unwrap_or_default();
@@ -324,13 +328,9 @@ impl Reading<'_> {
             Some(stop) => stop,
             None => {
                 // Read through the map: from the start again.
-                piece.rows = 0;
-                piece.other = 0;
-                piece.words = Words::new();
-                piece.caught.clear();
-                piece.kept.clear();
-                piece.tails.clear();
-                piece.subtrees.clear();
+                let mut tails = std::mem::take(&mut piece.tails);
+                tails.clear();
+                piece = blank(tails);
                 // The piece's pages are mapped in one call rather than a fault at a time (a
                 // hint: the pages are read all the same if it fails).
                 let _ = (self.mmap).advise_range(
