@@ -34,7 +34,7 @@ pub fn is_known(code: &str) -> bool {
         }
         known
     });
-    match code.trim().as_bytes() {
+    match crate::input::trim(code).as_bytes() {
         &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_digit) => {
             known[usize::from(a - b'0') * 100 + usize::from(b - b'0') * 10 + usize::from(c - b'0')]
         }

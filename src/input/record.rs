@@ -59,7 +59,7 @@ pub enum Parsed {
 
 /// Whether a CPR number is 10 digits (`DDMMYY-SSSS` allowed) whose first six are a date.
 pub fn cpr_valid(cpr: &str) -> bool {
-    let cpr = cpr.trim().as_bytes();
+    let cpr = super::trim(cpr).as_bytes();
     let mut digits = [0u8; 10];
     match cpr.len() {
         10 => digits.copy_from_slice(cpr),
@@ -155,7 +155,7 @@ pub fn parse_into<'a>(
         Read::Value(Ok(b)) => b,
         Read::Empty | Read::Unknown => return reject(Col::Benefit, RejectReason::UnknownValue),
     };
-    set(&mut case.case_id, get(Col::CaseId).trim());
+    set(&mut case.case_id, super::trim(&get(Col::CaseId)));
     if case.case_id.is_empty() {
         return reject(Col::CaseId, RejectReason::EmptyRequired);
     }
@@ -170,13 +170,13 @@ pub fn parse_into<'a>(
 
     let warnings = &mut case.warnings;
     warnings.clear();
-    set(&mut case.cpr, get(Col::Cpr).trim());
+    set(&mut case.cpr, super::trim(&get(Col::Cpr)));
     if !cpr_valid(&case.cpr) {
         warnings.push(Warning::CprInvalid);
     }
     set(
         &mut case.municipality_code,
-        get(Col::MunicipalityCode).trim(),
+        super::trim(&get(Col::MunicipalityCode)),
     );
     if !kommuner::is_known(&case.municipality_code) {
         warnings.push(Warning::UnknownMunicipality);
@@ -193,7 +193,7 @@ pub fn parse_into<'a>(
     case.refusal_reasons.clear();
     for code in get(Col::RefusalReasons)
         .split('|')
-        .map(str::trim)
+        .map(super::trim)
         .filter(|c| !c.is_empty())
     {
         let reason = vocab.reason(code).unwrap_or_else(|| {

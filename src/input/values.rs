@@ -80,7 +80,7 @@ const APPEAL: &[(&str, Appeal)] = &[
 /// most exports write them, is only lower-cased, on the stack; anything else goes through
 /// `fold`.
 fn folded<'a>(field: &'a str, buf: &'a mut [u8; 32]) -> Cow<'a, str> {
-    let word = field.trim().as_bytes();
+    let word = super::trim(field).as_bytes();
     if word.len() <= buf.len() {
         // One pass: copy lower-cased, and see whether every byte is a plain one.
         let mut plain = true;

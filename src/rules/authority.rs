@@ -21,7 +21,7 @@ impl Authority {
         if appeal == Some(Appeal::Upheld) {
             return Authority::Ankestyrelsen;
         }
-        match municipality_code.trim().as_bytes() {
+        match crate::input::trim(municipality_code).as_bytes() {
             &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_digit) => Authority::Kommune([a, b, c]),
             _ => Authority::KommuneUkendt,
         }
