@@ -158,6 +158,17 @@ mod tests {
             ]
             .map(String::from),
         );
+        // Every byte at every place of a plain date: the digits' bounds (`/` and `:` beside
+        // `0` and `9`) and high halves other than 3.
+        for base in ["2020-03-15", "15.03.2020"] {
+            for at in 0..base.len() {
+                for byte in 0..=0x7fu8 {
+                    let mut text = base.as_bytes().to_vec();
+                    text[at] = byte;
+                    texts.push(String::from_utf8(text).expect("ASCII"));
+                }
+            }
+        }
         for text in texts {
             let general = {
                 // The general reading alone.
