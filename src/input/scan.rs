@@ -15,6 +15,11 @@
 //! which reads it exactly; the scan resumes after it. So the records found are the records the csv
 //! crate finds, always.
 //!
+//! It reads 8 KiB at a time: first the masks of every block, then the records that end there,
+//! each from the masks (its field count from the delimiters before its start and its end, its
+//! `benefit` field by the numbers of its delimiters), with no branch on how many records a block
+//! ends.
+//!
 //! Lines: a record's line is one more than the line ends before its first byte (`\n`, `\r\n` and
 //! a lone `\r` each count once), blank lines skipped as the csv crate skips them; inside quoted
 //! fields `\r\n` and a lone `\r` read as `\n`, as the streaming reader reads them
@@ -27,6 +32,8 @@ use csv::ByteRecord;
 mod cuts;
 mod kernels;
 mod parser;
+#[cfg(test)]
+mod reference;
 mod split;
 #[cfg(test)]
 mod tests;
@@ -131,19 +138,36 @@ pub fn scan_each(
 }
 
 /// [`scan`] on `kernel`.
-fn scan_with(
+fn scan_with<E: Each>(
     kernel: Kernel,
     buf: &[u8],
     from: usize,
     limit: usize,
     layout: Layout,
     parser: &mut RecordParser,
-    mut each: impl Each,
+    each: E,
+) -> Stop {
+    let quick = |buf: &[u8], at, limit, lines, layout, each: &mut E| {
+        quick(kernel, buf, at, limit, lines, layout, each)
+    };
+    scan_by(buf, from, limit, layout, parser, each, quick)
+}
+
+/// [`scan`], with `quick` for the quick scan from a record's start to its end, its limit or
+/// an anomaly.
+fn scan_by<E: Each>(
+    buf: &[u8],
+    from: usize,
+    limit: usize,
+    layout: Layout,
+    parser: &mut RecordParser,
+    mut each: E,
+    quick: impl Fn(&[u8], usize, usize, u64, Layout, &mut E) -> Quick,
 ) -> Stop {
     let mut at = from;
     let mut lines = 0;
     loop {
-        let (rec_start, rec_lines) = match quick(kernel, buf, at, limit, lines, layout, &mut each) {
+        let (rec_start, rec_lines) = match quick(buf, at, limit, lines, layout, &mut each) {
             Quick::Done(stop) => {
                 return Stop {
                     end: stop.end,
@@ -280,32 +304,127 @@ fn prefetch(buf: &[u8], at: usize) {
 /// No position: a `benefit` field bound not seen yet.
 const NONE: usize = usize::MAX;
 
-/// The quick scan itself, for the instruction set `K`.
+/// Blocks a window of the quick scan holds (8 KiB): their masks are found first, then the
+/// records that end in them are handed on.
+const WINDOW: usize = 128;
+
+/// The blocks of one window, classified: for each, its delimiters and line ends outside
+/// quotes as masks, and how many of each stand in the window before it; and where the records
+/// that end in the window end.
+struct Window {
+    /// Delimiters outside quotes; the entry after the last block is empty.
+    delims: [u64; WINDOW + 1],
+    /// Line ends, as lines are counted (`\n`, `\r\n` once, a lone `\r`; inside quotes too).
+    line_ends: [u64; WINDOW + 1],
+    /// Delimiters and line ends in the window before each block.
+    delims_before: [u16; WINDOW + 1],
+    lines_before: [u16; WINDOW + 1],
+    /// The `\n` that end records, from the window's first byte.
+    ends: [u16; WINDOW * 64 + 2],
+}
+
+/// Where a window starts: its first byte, and the delimiters and line ends before it. The
+/// delimiters are numbered from the scan's start, so that a record's `k`-th is delimiter
+/// `first + k` (see [`Open`]) in whichever window it stands.
+#[derive(Clone, Copy)]
+struct Counted {
+    delims: u64,
+    lines: u64,
+    at: usize,
+}
+
+impl Window {
+    /// Delimiters before `p` (in the window, or at its end `blocks * 64`).
+    #[inline(always)]
+    fn delims_to(&self, base: Counted, p: usize) -> u64 {
+        let (k, bit) = (p / 64, p % 64);
+        let below = (1u64 << bit) - 1;
+        base.delims
+            + u64::from(self.delims_before[k])
+            + u64::from((self.delims[k] & below).count_ones())
+    }
+
+    /// Line ends up to and with `p`.
+    #[inline(always)]
+    fn lines_through(&self, base: Counted, p: usize) -> u64 {
+        let (k, bit) = (p / 64, p % 64);
+        let through = (2u64 << bit).wrapping_sub(1);
+        base.lines
+            + u64::from(self.lines_before[k])
+            + u64::from((self.line_ends[k] & through).count_ones())
+    }
+
+    /// Where delimiter `g` stands (numbered as [`Counted`] numbers them), searching from block
+    /// `k`; it must stand in the window at or after that block. A record's `benefit` bounds are
+    /// in its first block or the next nearly always: which of the two is chosen without a
+    /// branch, as the choice is a toss-up.
+    #[inline(always)]
+    fn delimiter<K: Simd>(&self, base: Counted, mut k: usize, g: u64) -> usize {
+        let mut nth = (g - base.delims - u64::from(self.delims_before[k])) as u32;
+        let here = self.delims[k].count_ones();
+        let next = nth >= here;
+        nth -= if next { here } else { 0 };
+        k += usize::from(next);
+        while nth >= self.delims[k].count_ones() {
+            nth -= self.delims[k].count_ones();
+            k += 1;
+        }
+        base.at + 64 * k + K::select(self.delims[k], nth) as usize
+    }
+}
+
+/// The record being read: where it starts, the line ends before it, its delimiters' first
+/// number, and its `benefit` bounds once found (in a window before the one it ends in).
+#[derive(Clone, Copy)]
+struct Open {
+    start: usize,
+    lines: u64,
+    first: u64,
+    bounds: [usize; 2],
+}
+
+/// The quick scan itself, for the instruction set `K`. Window by window: every block of a
+/// window is classified first (the quote parity, the anomalies, and the masks kept), then the
+/// records that end in it are handed on, each found from the masks without a branch per block:
+/// its field count from the delimiters before its start and its end, its `benefit` bounds by
+/// their numbers. (Handing each record on as its block was classified, the scan had spent
+/// more time deciding than reading.)
 #[inline(always)]
 fn quick_with<K: Simd>(
     buf: &[u8],
     from: usize,
     limit: usize,
-    mut lines: u64,
+    lines: u64,
     layout: Layout,
     each: &mut impl Each,
 ) -> Quick {
     // The `benefit` field starts after the delimiter `benefit - 1` of its record (0-based; none
     // when it is the first field) and ends at delimiter `benefit`.
-    let (start_delim, end_delim, first_field) = match layout.benefit {
+    let (bounds, first_field) = match layout.benefit {
         Some(b) => {
-            let b = u32::try_from(b).unwrap_or(u32::MAX);
-            (b.wrapping_sub(1), b, b == 0)
+            let b = u64::try_from(b).unwrap_or(u64::MAX);
+            ([b.wrapping_sub(1), b], b == 0)
         }
-        None => (u32::MAX, u32::MAX, false),
+        None => ([u64::MAX; 2], false),
     };
-    let mut block_at = from;
-    // The record being read.
-    let mut rec_start = from;
-    let mut rec_lines = lines;
-    let mut delims = 0u32;
-    let mut benefit_start = if first_field { from } else { NONE };
-    let mut benefit_end = NONE;
+    let mut w = Window {
+        delims: [0; WINDOW + 1],
+        line_ends: [0; WINDOW + 1],
+        delims_before: [0; WINDOW + 1],
+        lines_before: [0; WINDOW + 1],
+        ends: [0; WINDOW * 64 + 2],
+    };
+    let mut base = Counted {
+        delims: 0,
+        lines,
+        at: from,
+    };
+    let mut open = Open {
+        start: from,
+        lines,
+        first: 0,
+        bounds: [NONE; 2],
+    };
     // Carried from the block before: inside quotes, last byte structural (or a record start),
     // last byte a closing quote, last byte an unquoted `\r`.
     let mut in_quote = 0u64;
@@ -314,101 +433,96 @@ fn quick_with<K: Simd>(
     let mut after_cr = 0u64;
     let mut padded;
     loop {
-        let left = buf.len() - block_at;
-        if left == 0 {
-            // The end of the data: a last record without a line end.
-            if rec_start < buf.len() {
-                if in_quote != 0 {
-                    return Quick::Anomaly {
-                        start: rec_start,
-                        lines: rec_lines,
-                    };
-                }
-                let end = trim_cr(buf, rec_start, buf.len());
-                if end > rec_start {
-                    let span = quick_span(
-                        rec_start,
-                        end,
-                        rec_lines,
-                        delims,
-                        layout.benefit,
-                        benefit_start,
-                        benefit_end,
-                    );
-                    let _ = each.found(Found::Quick(span));
-                }
+        // The window's blocks, up to an anomaly or the end of the data.
+        let (mut blocks, mut ends, mut anomaly, mut at_end) = (0, 0, false, false);
+        let (mut delims, mut line_count) = (0u16, 0u16);
+        while blocks < WINDOW {
+            let block_at = base.at + 64 * blocks;
+            let left = buf.len() - block_at;
+            if left == 0 {
+                at_end = true;
+                break;
             }
-            return Quick::Done(Stop {
-                end: buf.len(),
-                lines,
-            });
-        }
-        let block: &[u8; 64] = if left >= 64 {
-            buf[block_at..block_at + 64].try_into().expect("64 bytes")
-        } else {
-            padded = [0; 64];
-            padded[..left].copy_from_slice(&buf[block_at..]);
-            &padded
-        };
-        prefetch(buf, block_at + PREFETCH);
-        let m = K::classify(block, layout.delimiter);
-        let (inside, lf, delim, cr, closes, bad, line_ends);
-        if (m.quote | m.cr | after_close | after_cr | in_quote) == 0 {
-            // No quote, no `\r`, nothing carried: nothing to check, and the line ends are
-            // the `\n`s.
-            (inside, lf, delim, cr, closes, bad) = (0, m.lf, m.delim, 0, 0, 0);
-            line_ends = m.lf;
-        } else {
-            inside = K::prefix_xor(m.quote) ^ in_quote;
-            lf = m.lf & !inside;
-            delim = m.delim & !inside;
-            cr = m.cr & !inside;
+            // Padding is no delimiter, whatever the delimiter is.
+            let (block, valid): (&[u8; 64], u64) = if left >= 64 {
+                let block = buf[block_at..block_at + 64].try_into().expect("64 bytes");
+                (block, !0)
+            } else {
+                padded = [0; 64];
+                padded[..left].copy_from_slice(&buf[block_at..]);
+                (&padded, below(left as u32))
+            };
+            prefetch(buf, block_at + PREFETCH);
+            let m = K::classify(block, layout.delimiter);
+            // Every block is checked: which blocks hold a quote or a `\r` is a toss-up in an
+            // export with quoted texts, and a branch on it missed more often than the check
+            // costs.
+            let inside = K::prefix_xor(m.quote) ^ in_quote;
+            let lf = m.lf & !inside;
+            let delim = m.delim & !inside;
+            let cr = m.cr & !inside;
             let opens = m.quote & inside;
-            closes = m.quote & !inside;
+            let closes = m.quote & !inside;
             let prev_struct = ((delim | lf | cr) << 1) | after_struct;
             let prev_close = (closes << 1) | after_close;
             let prev_cr = (cr << 1) | after_cr;
             let found = (opens & !(prev_struct | prev_close))
                 | (prev_close & !(m.delim | m.lf | m.cr | m.quote))
                 | (prev_cr & !m.lf);
-            bad = if left < 64 {
-                found & below(left as u32)
-            } else {
-                found
-            };
+            let bad = found & valid;
             let next_lf = u64::from(buf.get(block_at + 64) == Some(&b'\n'));
-            line_ends = m.lf | (m.cr & !((m.lf >> 1) | (next_lf << 63)));
+            let line_ends = m.lf | (m.cr & !((m.lf >> 1) | (next_lf << 63)));
+            let delim = delim & valid;
+            w.delims[blocks] = delim;
+            w.line_ends[blocks] = line_ends;
+            w.delims_before[blocks] = delims;
+            w.lines_before[blocks] = line_count;
+            // The records that end before the first anomaly (all when there is none): where
+            // they end, two written whether there are or not (a block holds one or two records'
+            // ends nearly always, and a branch on how many missed every other time).
+            let mut record_ends = lf & !bad & bad.wrapping_sub(1);
+            let count = record_ends.count_ones() as usize;
+            let at = (64 * blocks) as u16;
+            w.ends[ends] = at + record_ends.trailing_zeros() as u16;
+            record_ends &= record_ends.wrapping_sub(1);
+            w.ends[ends + 1] = at + record_ends.trailing_zeros() as u16;
+            record_ends &= record_ends.wrapping_sub(1);
+            for more in 2..count {
+                w.ends[ends + more] = at + record_ends.trailing_zeros() as u16;
+                record_ends &= record_ends - 1;
+            }
+            ends += count;
+            blocks += 1;
+            delims += delim.count_ones() as u16;
+            line_count += line_ends.count_ones() as u16;
+            if bad != 0 {
+                anomaly = true;
+                break;
+            }
+            in_quote = 0u64.wrapping_sub(inside >> 63);
+            after_struct = (delim | lf | cr) >> 63;
+            after_close = closes >> 63;
+            after_cr = cr >> 63;
+            if left < 64 {
+                at_end = true;
+                break;
+            }
         }
+        w.delims[blocks] = 0;
+        w.line_ends[blocks] = 0;
+        w.delims_before[blocks] = delims;
+        w.lines_before[blocks] = line_count;
 
-        // The records that end before the first anomaly (all when there is none).
-        let before_bad = !bad & bad.wrapping_sub(1);
-        let mut ends = lf & before_bad;
-        let mut delim_left = delim;
-        while ends != 0 {
-            // A record ends at the line end `at`; `through` is its bits up to that line end.
-            let through = ends ^ (ends - 1);
-            let at = block_at + ends.trailing_zeros() as usize;
-            let seg = delim_left & through;
-            benefit_bounds::<K>(
-                seg,
-                block_at,
-                delims,
-                (start_delim, end_delim),
-                (&mut benefit_start, &mut benefit_end),
-            );
-            delims += seg.count_ones();
-            let next_lines = lines + u64::from((line_ends & through).count_ones());
-            let end = trim_cr(buf, rec_start, at);
-            if end > rec_start {
-                let span = quick_span(
-                    rec_start,
-                    end,
-                    rec_lines,
-                    delims,
-                    layout.benefit,
-                    benefit_start,
-                    benefit_end,
-                );
+        // The records that end in the window, in order.
+        for &e in &w.ends[..ends] {
+            let e = usize::from(e);
+            let at = base.at + e;
+            let count = w.delims_to(base, e) - open.first;
+            let next_lines = w.lines_through(base, e);
+            let end = trim_cr(buf, open.start, at);
+            if end > open.start {
+                let span =
+                    record_span::<K>(&w, base, &open, (end, count), bounds, first_field, layout);
                 if each.found(Found::Quick(span)).is_break() {
                     return Quick::Done(Stop {
                         end: at + 1,
@@ -416,63 +530,109 @@ fn quick_with<K: Simd>(
                     });
                 }
             }
-            rec_start = at + 1;
-            rec_lines = next_lines;
-            delims = 0;
-            benefit_start = if first_field { rec_start } else { NONE };
-            benefit_end = NONE;
-            delim_left ^= seg;
-            ends &= ends - 1;
-            if rec_start >= limit {
+            open = Open {
+                start: at + 1,
+                lines: next_lines,
+                // The line end is no delimiter.
+                first: open.first + count,
+                bounds: [NONE; 2],
+            };
+            if open.start >= limit {
                 return Quick::Done(Stop {
-                    end: rec_start,
-                    lines: rec_lines,
+                    end: open.start,
+                    lines: open.lines,
                 });
             }
         }
-        if bad != 0 {
+        if anomaly {
             return Quick::Anomaly {
-                start: rec_start,
-                lines: rec_lines,
+                start: open.start,
+                lines: open.lines,
             };
         }
-        // The rest of the block belongs to the record that goes on in the next one.
-        benefit_bounds::<K>(
-            delim_left,
-            block_at,
-            delims,
-            (start_delim, end_delim),
-            (&mut benefit_start, &mut benefit_end),
-        );
-        delims += delim_left.count_ones();
-        in_quote = 0u64.wrapping_sub(inside >> 63);
-        after_struct = (delim | lf | cr) >> 63;
-        after_close = closes >> 63;
-        after_cr = cr >> 63;
-        lines += u64::from(line_ends.count_ones());
-        block_at += 64.min(left);
+        let window_end = 64 * blocks;
+        if at_end {
+            let total_lines = base.lines + u64::from(line_count);
+            // The end of the data: a last record without a line end.
+            if open.start < buf.len() {
+                if in_quote != 0 {
+                    return Quick::Anomaly {
+                        start: open.start,
+                        lines: open.lines,
+                    };
+                }
+                let end = trim_cr(buf, open.start, buf.len());
+                if end > open.start {
+                    let count = w.delims_to(base, buf.len() - base.at) - open.first;
+                    let span = record_span::<K>(
+                        &w,
+                        base,
+                        &open,
+                        (end, count),
+                        bounds,
+                        first_field,
+                        layout,
+                    );
+                    let _ = each.found(Found::Quick(span));
+                }
+            }
+            return Quick::Done(Stop {
+                end: buf.len(),
+                lines: total_lines,
+            });
+        }
+        // The record that goes on in the next window: its `benefit` bounds found in this one
+        // are kept, as its later blocks' masks take the place of these.
+        let seen = base.delims + u64::from(delims);
+        for (kept, &k) in open.bounds.iter_mut().zip(&bounds) {
+            let g = open.first.wrapping_add(k);
+            if *kept == NONE && k != u64::MAX && g >= base.delims.max(open.first) && g < seen {
+                *kept = w.delimiter::<K>(base, open.start.saturating_sub(base.at) / 64, g);
+            }
+        }
+        base = Counted {
+            delims: seen,
+            lines: base.lines + u64::from(line_count),
+            at: base.at + window_end,
+        };
     }
 }
 
-/// Notes where the `benefit` field starts and ends when one of its bounding delimiters,
-/// `bounds` (0-based in the record), is among `seg`, the delimiters of the record in the block at
-/// `block_at` after the `before` ones in the blocks before. Each delimiter of a record is in one
-/// `seg` only, so each bound is found once.
+/// The span of the open record, ended at `end` (its content's end) with `count` delimiters.
 #[inline(always)]
-fn benefit_bounds<K: Simd>(
-    seg: u64,
-    block_at: usize,
-    before: u32,
-    bounds: (u32, u32),
-    (start, end): (&mut usize, &mut usize),
-) {
-    let at = K::select(seg, bounds.0.wrapping_sub(before));
-    if at < 64 {
-        *start = block_at + at as usize + 1;
-    }
-    let at = K::select(seg, bounds.1.wrapping_sub(before));
-    if at < 64 {
-        *end = block_at + at as usize;
+fn record_span<K: Simd>(
+    w: &Window,
+    base: Counted,
+    open: &Open,
+    (end, count): (usize, u64),
+    bounds: [u64; 2],
+    first_field: bool,
+    layout: Layout,
+) -> Span {
+    let fields = count as usize + 1;
+    let benefit = match layout.benefit {
+        Some(b) if b < fields => {
+            // Delimiter `k` of the record, found in this window or kept from one before.
+            let at = |which: usize| {
+                let g = open.first + bounds[which];
+                if g >= base.delims {
+                    w.delimiter::<K>(base, open.start.saturating_sub(base.at) / 64, g)
+                } else {
+                    open.bounds[which]
+                }
+            };
+            let start = if first_field { open.start } else { at(0) + 1 };
+            let stop = if bounds[1] < count { at(1) } else { end };
+            Some((start, stop))
+        }
+        _ => None,
+    };
+    Span {
+        start: open.start,
+        end,
+        lines_before: open.lines,
+        fields,
+        benefit,
     }
 }
 
@@ -483,36 +643,5 @@ fn trim_cr(buf: &[u8], start: usize, end: usize) -> usize {
         end - 1
     } else {
         end
-    }
-}
-
-#[inline(always)]
-fn quick_span(
-    start: usize,
-    end: usize,
-    lines_before: u64,
-    delims: u32,
-    benefit_at: Option<usize>,
-    benefit_start: usize,
-    benefit_end: usize,
-) -> Span {
-    let fields = delims as usize + 1;
-    let benefit = match benefit_at {
-        Some(b) if b < fields && benefit_start != NONE => Some((
-            benefit_start,
-            if benefit_end != NONE {
-                benefit_end
-            } else {
-                end
-            },
-        )),
-        _ => None,
-    };
-    Span {
-        start,
-        end,
-        lines_before,
-        fields,
-        benefit,
     }
 }
