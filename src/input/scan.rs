@@ -371,6 +371,125 @@ impl Window {
         }
         base.at + 64 * k + K::select(self.delims[k], nth) as usize
     }
+
+    /// Classifies the blocks of the window that starts at `at`: up to [`WINDOW`], an anomaly, or
+    /// the end of the data.
+    #[inline(always)]
+    fn classify<K: Simd>(
+        &mut self,
+        buf: &[u8],
+        at: usize,
+        delimiter: u8,
+        carry: &mut Carry,
+    ) -> Classified {
+        let mut padded;
+        let (mut blocks, mut ends, mut anomaly, mut at_end) = (0, 0, false, false);
+        let (mut delims, mut line_count) = (0u16, 0u16);
+        while blocks < WINDOW {
+            let block_at = at + 64 * blocks;
+            let left = buf.len() - block_at;
+            if left == 0 {
+                at_end = true;
+                break;
+            }
+            // Padding is no delimiter, whatever the delimiter is.
+            let (block, valid): (&[u8; 64], u64) = if left >= 64 {
+                let block = buf[block_at..block_at + 64].try_into().expect("64 bytes");
+                (block, !0)
+            } else {
+                padded = [0; 64];
+                padded[..left].copy_from_slice(&buf[block_at..]);
+                (&padded, below(left as u32))
+            };
+            prefetch(buf, block_at + PREFETCH);
+            let m = K::classify(block, delimiter);
+            // Every block is checked: which blocks hold a quote or a `\r` is a toss-up in an
+            // export with quoted texts, and a branch on it missed more often than the check
+            // costs.
+            let inside = K::prefix_xor(m.quote) ^ carry.in_quote;
+            let lf = m.lf & !inside;
+            let delim = m.delim & !inside;
+            let cr = m.cr & !inside;
+            let opens = m.quote & inside;
+            let closes = m.quote & !inside;
+            let prev_struct = ((delim | lf | cr) << 1) | carry.after_struct;
+            let prev_close = (closes << 1) | carry.after_close;
+            let prev_cr = (cr << 1) | carry.after_cr;
+            let found = (opens & !(prev_struct | prev_close))
+                | (prev_close & !(m.delim | m.lf | m.cr | m.quote))
+                | (prev_cr & !m.lf);
+            let bad = found & valid;
+            let next_lf = u64::from(buf.get(block_at + 64) == Some(&b'\n'));
+            let line_ends = m.lf | (m.cr & !((m.lf >> 1) | (next_lf << 63)));
+            let delim = delim & valid;
+            self.delims[blocks] = delim;
+            self.line_ends[blocks] = line_ends;
+            self.delims_before[blocks] = delims;
+            self.lines_before[blocks] = line_count;
+            // The records that end before the first anomaly (all when there is none): where
+            // they end, two written whether there are or not (a block holds one or two records'
+            // ends nearly always, and a branch on how many missed every other time).
+            let mut record_ends = lf & !bad & bad.wrapping_sub(1);
+            let count = record_ends.count_ones() as usize;
+            let at = (64 * blocks) as u16;
+            self.ends[ends] = at + record_ends.trailing_zeros() as u16;
+            record_ends &= record_ends.wrapping_sub(1);
+            self.ends[ends + 1] = at + record_ends.trailing_zeros() as u16;
+            record_ends &= record_ends.wrapping_sub(1);
+            for more in 2..count {
+                self.ends[ends + more] = at + record_ends.trailing_zeros() as u16;
+                record_ends &= record_ends - 1;
+            }
+            ends += count;
+            blocks += 1;
+            delims += delim.count_ones() as u16;
+            line_count += line_ends.count_ones() as u16;
+            if bad != 0 {
+                anomaly = true;
+                break;
+            }
+            carry.in_quote = 0u64.wrapping_sub(inside >> 63);
+            carry.after_struct = (delim | lf | cr) >> 63;
+            carry.after_close = closes >> 63;
+            carry.after_cr = cr >> 63;
+            if left < 64 {
+                at_end = true;
+                break;
+            }
+        }
+        self.delims[blocks] = 0;
+        self.line_ends[blocks] = 0;
+        self.delims_before[blocks] = delims;
+        self.lines_before[blocks] = line_count;
+        Classified {
+            blocks,
+            ends,
+            delims,
+            lines: line_count,
+            anomaly,
+            at_end,
+        }
+    }
+}
+
+/// What [`Window::classify`] found: its blocks and the records that end in them, the
+/// delimiters and line ends in them, and whether it stopped at an anomaly or the data's end.
+struct Classified {
+    blocks: usize,
+    ends: usize,
+    delims: u16,
+    lines: u16,
+    anomaly: bool,
+    at_end: bool,
+}
+
+/// What the quick scan carries from one block to the next: inside quotes (all ones), last byte
+/// structural (or a record start), last byte a closing quote, last byte an unquoted `\r`.
+struct Carry {
+    in_quote: u64,
+    after_struct: u64,
+    after_close: u64,
+    after_cr: u64,
 }
 
 /// The record being read: where it starts, the line ends before it, its delimiters' first
@@ -425,93 +544,22 @@ fn quick_with<K: Simd>(
         first: 0,
         bounds: [NONE; 2],
     };
-    // Carried from the block before: inside quotes, last byte structural (or a record start),
-    // last byte a closing quote, last byte an unquoted `\r`.
-    let mut in_quote = 0u64;
-    let mut after_struct = 1u64;
-    let mut after_close = 0u64;
-    let mut after_cr = 0u64;
-    let mut padded;
+    let mut carry = Carry {
+        in_quote: 0,
+        after_struct: 1,
+        after_close: 0,
+        after_cr: 0,
+    };
     loop {
         // The window's blocks, up to an anomaly or the end of the data.
-        let (mut blocks, mut ends, mut anomaly, mut at_end) = (0, 0, false, false);
-        let (mut delims, mut line_count) = (0u16, 0u16);
-        while blocks < WINDOW {
-            let block_at = base.at + 64 * blocks;
-            let left = buf.len() - block_at;
-            if left == 0 {
-                at_end = true;
-                break;
-            }
-            // Padding is no delimiter, whatever the delimiter is.
-            let (block, valid): (&[u8; 64], u64) = if left >= 64 {
-                let block = buf[block_at..block_at + 64].try_into().expect("64 bytes");
-                (block, !0)
-            } else {
-                padded = [0; 64];
-                padded[..left].copy_from_slice(&buf[block_at..]);
-                (&padded, below(left as u32))
-            };
-            prefetch(buf, block_at + PREFETCH);
-            let m = K::classify(block, layout.delimiter);
-            // Every block is checked: which blocks hold a quote or a `\r` is a toss-up in an
-            // export with quoted texts, and a branch on it missed more often than the check
-            // costs.
-            let inside = K::prefix_xor(m.quote) ^ in_quote;
-            let lf = m.lf & !inside;
-            let delim = m.delim & !inside;
-            let cr = m.cr & !inside;
-            let opens = m.quote & inside;
-            let closes = m.quote & !inside;
-            let prev_struct = ((delim | lf | cr) << 1) | after_struct;
-            let prev_close = (closes << 1) | after_close;
-            let prev_cr = (cr << 1) | after_cr;
-            let found = (opens & !(prev_struct | prev_close))
-                | (prev_close & !(m.delim | m.lf | m.cr | m.quote))
-                | (prev_cr & !m.lf);
-            let bad = found & valid;
-            let next_lf = u64::from(buf.get(block_at + 64) == Some(&b'\n'));
-            let line_ends = m.lf | (m.cr & !((m.lf >> 1) | (next_lf << 63)));
-            let delim = delim & valid;
-            w.delims[blocks] = delim;
-            w.line_ends[blocks] = line_ends;
-            w.delims_before[blocks] = delims;
-            w.lines_before[blocks] = line_count;
-            // The records that end before the first anomaly (all when there is none): where
-            // they end, two written whether there are or not (a block holds one or two records'
-            // ends nearly always, and a branch on how many missed every other time).
-            let mut record_ends = lf & !bad & bad.wrapping_sub(1);
-            let count = record_ends.count_ones() as usize;
-            let at = (64 * blocks) as u16;
-            w.ends[ends] = at + record_ends.trailing_zeros() as u16;
-            record_ends &= record_ends.wrapping_sub(1);
-            w.ends[ends + 1] = at + record_ends.trailing_zeros() as u16;
-            record_ends &= record_ends.wrapping_sub(1);
-            for more in 2..count {
-                w.ends[ends + more] = at + record_ends.trailing_zeros() as u16;
-                record_ends &= record_ends - 1;
-            }
-            ends += count;
-            blocks += 1;
-            delims += delim.count_ones() as u16;
-            line_count += line_ends.count_ones() as u16;
-            if bad != 0 {
-                anomaly = true;
-                break;
-            }
-            in_quote = 0u64.wrapping_sub(inside >> 63);
-            after_struct = (delim | lf | cr) >> 63;
-            after_close = closes >> 63;
-            after_cr = cr >> 63;
-            if left < 64 {
-                at_end = true;
-                break;
-            }
-        }
-        w.delims[blocks] = 0;
-        w.line_ends[blocks] = 0;
-        w.delims_before[blocks] = delims;
-        w.lines_before[blocks] = line_count;
+        let Classified {
+            blocks,
+            ends,
+            delims,
+            lines: line_count,
+            anomaly,
+            at_end,
+        } = w.classify::<K>(buf, base.at, layout.delimiter, &mut carry);
 
         // The records that end in the window, in order.
         for &e in &w.ends[..ends] {
@@ -555,7 +603,7 @@ fn quick_with<K: Simd>(
             let total_lines = base.lines + u64::from(line_count);
             // The end of the data: a last record without a line end.
             if open.start < buf.len() {
-                if in_quote != 0 {
+                if carry.in_quote != 0 {
                     return Quick::Anomaly {
                         start: open.start,
                         lines: open.lines,
