@@ -191,8 +191,12 @@ pub fn parse_into<'a>(
     case.decision_date = decision_date;
     set(&mut case.refusal_text, &get(Col::RefusalText));
     case.refusal_reasons.clear();
-    for code in get(Col::RefusalReasons)
-        .split('|')
+    // Most rows have no code: their empty field is not split (a search of its own each time).
+    let codes = get(Col::RefusalReasons);
+    let codes = (!codes.is_empty()).then_some(codes);
+    for code in codes
+        .iter()
+        .flat_map(|codes| codes.split('|'))
         .map(super::trim)
         .filter(|c| !c.is_empty())
     {
