@@ -224,6 +224,36 @@ fn found_by(
     (out, stop)
 }
 
+/// Holds every kernel this processor runs to `reference` on `data`: the whole of it, cut in two
+/// at `cut` (the second piece from where the first stopped), and stopped after `most` records.
+fn every_kernel_agrees(
+    reference: impl Fn((usize, usize), usize) -> (Vec<(Span, Option<Fields>)>, Stop),
+    data: &[u8],
+    layout: Layout,
+    cut: usize,
+    most: usize,
+) -> Result<(), TestCaseError> {
+    let len = data.len();
+    let whole = reference((0, len), usize::MAX);
+    let first = reference((0, cut), usize::MAX);
+    let second = reference((first.1.end.min(len), len), usize::MAX);
+    let early = reference((0, len), most);
+    for kernel in Kernel::available() {
+        let on = |range, most| found_on(kernel, data, range, layout, most);
+        prop_assert_eq!(&on((0, len), usize::MAX), &whole, "{:?} whole", kernel);
+        prop_assert_eq!(&on((0, cut), usize::MAX), &first, "{:?} to {}", kernel, cut);
+        prop_assert_eq!(
+            &on((first.1.end.min(len), len), usize::MAX),
+            &second,
+            "{:?} from {}",
+            kernel,
+            first.1.end
+        );
+        prop_assert_eq!(&on((0, len), most), &early, "{:?} {} records", kernel, most);
+    }
+    Ok(())
+}
+
 /// Bytes that look like CSV: the pieces that matter to the scan, at random.
 fn csvish(delimiter: u8) -> impl Strategy<Value = Vec<u8>> {
     let delimiter = (delimiter as char).to_string();
@@ -346,26 +376,8 @@ proptest! {
         most in 1usize..8,
     ) {
         let layout = Layout { delimiter, benefit };
-        let len = data.len();
-        let cut = cut.index(len + 1);
         let reference = |range, most| found_on(Kernel::Portable, &data, range, layout, most);
-        let whole = reference((0, len), usize::MAX);
-        let first = reference((0, cut), usize::MAX);
-        let second = reference((first.1.end.min(len), len), usize::MAX);
-        let early = reference((0, len), most);
-        for kernel in Kernel::available() {
-            let on = |range, most| found_on(kernel, &data, range, layout, most);
-            prop_assert_eq!(&on((0, len), usize::MAX), &whole, "{:?} whole", kernel);
-            prop_assert_eq!(&on((0, cut), usize::MAX), &first, "{:?} to {}", kernel, cut);
-            prop_assert_eq!(
-                &on((first.1.end.min(len), len), usize::MAX),
-                &second,
-                "{:?} from {}",
-                kernel,
-                first.1.end
-            );
-            prop_assert_eq!(&on((0, len), most), &early, "{:?} {} records", kernel, most);
-        }
+        every_kernel_agrees(reference, &data, layout, cut.index(data.len() + 1), most)?;
     }
 
     /// A record the quick scan found is read by `RecordParser::read` (split at its delimiters
@@ -412,25 +424,7 @@ proptest! {
         most in 1usize..8,
     ) {
         let layout = Layout { delimiter, benefit };
-        let len = data.len();
-        let cut = cut.index(len + 1);
         let reference = |range, most| found_by(None, &data, range, layout, most);
-        let whole = reference((0, len), usize::MAX);
-        let first = reference((0, cut), usize::MAX);
-        let second = reference((first.1.end.min(len), len), usize::MAX);
-        let early = reference((0, len), most);
-        for kernel in Kernel::available() {
-            let on = |range, most| found_on(kernel, &data, range, layout, most);
-            prop_assert_eq!(&on((0, len), usize::MAX), &whole, "{:?} whole", kernel);
-            prop_assert_eq!(&on((0, cut), usize::MAX), &first, "{:?} to {}", kernel, cut);
-            prop_assert_eq!(
-                &on((first.1.end.min(len), len), usize::MAX),
-                &second,
-                "{:?} from {}",
-                kernel,
-                first.1.end
-            );
-            prop_assert_eq!(&on((0, len), most), &early, "{:?} {} records", kernel, most);
-        }
+        every_kernel_agrees(reference, &data, layout, cut.index(data.len() + 1), most)?;
     }
 }
