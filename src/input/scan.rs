@@ -431,13 +431,13 @@ impl Window {
             // ends nearly always, and a branch on how many missed every other time).
             let mut record_ends = lf & !bad & bad.wrapping_sub(1);
             let count = record_ends.count_ones() as usize;
-            let at = (64 * blocks) as u16;
-            self.ends[ends] = at + record_ends.trailing_zeros() as u16;
+            let from_window = (64 * blocks) as u16;
+            self.ends[ends] = from_window + record_ends.trailing_zeros() as u16;
             record_ends &= record_ends.wrapping_sub(1);
-            self.ends[ends + 1] = at + record_ends.trailing_zeros() as u16;
+            self.ends[ends + 1] = from_window + record_ends.trailing_zeros() as u16;
             record_ends &= record_ends.wrapping_sub(1);
             for more in 2..count {
-                self.ends[ends + more] = at + record_ends.trailing_zeros() as u16;
+                self.ends[ends + more] = from_window + record_ends.trailing_zeros() as u16;
                 record_ends &= record_ends - 1;
             }
             ends += count;
