@@ -354,12 +354,13 @@ impl Window {
             + u64::from((self.line_ends[k] & through).count_ones())
     }
 
-    /// Where delimiter `g` stands (numbered as [`Counted`] numbers them), searching from block
-    /// `k`; it must stand in the window at or after that block. A record's `benefit` bounds are
-    /// in its first block or the next nearly always: which of the two is chosen without a
-    /// branch, as the choice is a toss-up.
+    /// Where delimiter `g` stands (numbered as [`Counted`] numbers them), searching from the
+    /// block of `from` (the window's first when `from` is before it); it must stand in the window
+    /// at or after that block. A record's `benefit` bounds are in its first block or the next
+    /// nearly always: which of the two is chosen without a branch, as the choice is a toss-up.
     #[inline(always)]
-    fn delimiter<K: Simd>(&self, base: Counted, mut k: usize, g: u64) -> usize {
+    fn delimiter<K: Simd>(&self, base: Counted, from: usize, g: u64) -> usize {
+        let mut k = from.saturating_sub(base.at) / 64;
         let mut nth = (g - base.delims - u64::from(self.delims_before[k])) as u32;
         let here = self.delims[k].count_ones();
         let next = nth >= here;
@@ -517,15 +518,7 @@ fn quick_with<K: Simd>(
     layout: Layout,
     each: &mut impl Each,
 ) -> Quick {
-    // The `benefit` field starts after the delimiter `benefit - 1` of its record (0-based; none
-    // when it is the first field) and ends at delimiter `benefit`.
-    let (bounds, first_field) = match layout.benefit {
-        Some(b) => {
-            let b = u64::try_from(b).unwrap_or(u64::MAX);
-            ([b.wrapping_sub(1), b], b == 0)
-        }
-        None => ([u64::MAX; 2], false),
-    };
+    let bounds = benefit_bounds(layout);
     let mut w = Window {
         delims: [0; WINDOW + 1],
         line_ends: [0; WINDOW + 1],
@@ -569,8 +562,7 @@ fn quick_with<K: Simd>(
             let next_lines = w.lines_through(base, e);
             let end = trim_cr(buf, open.start, at);
             if end > open.start {
-                let span =
-                    record_span::<K>(&w, base, &open, (end, count), bounds, first_field, layout);
+                let span = record_span::<K>(&w, base, &open, (end, count), layout);
                 if each.found(Found::Quick(span)).is_break() {
                     return Quick::Done(Stop {
                         end: at + 1,
@@ -612,15 +604,7 @@ fn quick_with<K: Simd>(
                 let end = trim_cr(buf, open.start, buf.len());
                 if end > open.start {
                     let count = w.delims_to(base, buf.len() - base.at) - open.first;
-                    let span = record_span::<K>(
-                        &w,
-                        base,
-                        &open,
-                        (end, count),
-                        bounds,
-                        first_field,
-                        layout,
-                    );
+                    let span = record_span::<K>(&w, base, &open, (end, count), layout);
                     let _ = each.found(Found::Quick(span));
                 }
             }
@@ -635,7 +619,7 @@ fn quick_with<K: Simd>(
         for (kept, &k) in open.bounds.iter_mut().zip(&bounds) {
             let g = open.first.wrapping_add(k);
             if *kept == NONE && k != u64::MAX && g >= base.delims.max(open.first) && g < seen {
-                *kept = w.delimiter::<K>(base, open.start.saturating_sub(base.at) / 64, g);
+                *kept = w.delimiter::<K>(base, open.start, g);
             }
         }
         base = Counted {
@@ -646,6 +630,19 @@ fn quick_with<K: Simd>(
     }
 }
 
+/// The delimiters of its record the `benefit` field stands between: it starts after delimiter
+/// `benefit - 1` (0-based; none, `u64::MAX`, when it is the first field) and ends at delimiter
+/// `benefit`.
+fn benefit_bounds(layout: Layout) -> [u64; 2] {
+    match layout.benefit {
+        Some(b) => {
+            let b = u64::try_from(b).unwrap_or(u64::MAX);
+            [b.wrapping_sub(1), b]
+        }
+        None => [u64::MAX; 2],
+    }
+}
+
 /// The span of the open record, ended at `end` (its content's end) with `count` delimiters.
 #[inline(always)]
 fn record_span<K: Simd>(
@@ -653,23 +650,22 @@ fn record_span<K: Simd>(
     base: Counted,
     open: &Open,
     (end, count): (usize, u64),
-    bounds: [u64; 2],
-    first_field: bool,
     layout: Layout,
 ) -> Span {
     let fields = count as usize + 1;
     let benefit = match layout.benefit {
         Some(b) if b < fields => {
+            let bounds = benefit_bounds(layout);
             // Delimiter `k` of the record, found in this window or kept from one before.
             let at = |which: usize| {
                 let g = open.first + bounds[which];
                 if g >= base.delims {
-                    w.delimiter::<K>(base, open.start.saturating_sub(base.at) / 64, g)
+                    w.delimiter::<K>(base, open.start, g)
                 } else {
                     open.bounds[which]
                 }
             };
-            let start = if first_field { open.start } else { at(0) + 1 };
+            let start = if b == 0 { open.start } else { at(0) + 1 };
             let stop = if bounds[1] < count { at(1) } else { end };
             Some((start, stop))
         }
