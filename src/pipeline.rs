@@ -340,16 +340,16 @@ fn scan_with(cfg: &ScanConfig, pool: &rayon::ThreadPool) -> Result<Scanned, Erro
     staging.uncache_previous();
     if cfg.split_by_authority {
         // The lists are read again for the lists per authority: they are finished first.
-        for patch in patches {
-            patch.finish()?;
+        for patching in patches {
+            patching.finished()?;
         }
         staging.sync_behind(&LIST_FILES);
         split_lists(&staging, cfg.excel)?;
     } else {
         // The lists' last rows are patched in and the lists go to disk while the rest is
         // written; the commit waits for them.
-        for (name, patch) in LIST_FILES.into_iter().zip(patches) {
-            staging.finish_behind(name, move || patch.finish());
+        for (name, patching) in LIST_FILES.into_iter().zip(patches) {
+            staging.finish_behind(name, move || patching.finished());
         }
     }
     progress.finish();

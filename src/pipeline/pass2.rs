@@ -1,22 +1,26 @@
 //! Pass 2 of the scan: the rows whose settled facts are not the defaults (a repeated case id,
 //! step 7) read back (their columns from the spill file, or their bytes from where they stand
 //! in their input) and classified again, in parallel, with those facts;
-//! their rows in the lists pass 1 wrote are replaced where they change, in input order, and the
-//! counts of their first classification are taken back. The lists are handed back with their
-//! last rows still to patch in ([`Patch::finish`]): that runs beside the report.
+//! their rows in the lists pass 1 wrote are replaced where they change, in input order, each
+//! list on a thread of its own ([`Patching`]), and the counts of their first classification
+//! are taken back. The lists are handed back still being patched: that runs beside the report.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
 
 mod patch;
+mod patching;
 
-pub(super) use self::patch::Patch;
+use self::patch::Patch;
+pub(super) use self::patching::Patching;
+use self::patching::Replacing;
 use super::spill::{FileIdentity, InInput, MappedInput, SPILL_HEAD, Spilled};
 use super::*;
 use crate::input::scan::RecordParser;
 
 /// Rows classified again at a time: the first batch a few, so that the lists' rewrite (and
 /// the disk) starts soon after the settling, then four times as many each time up to this.
+/// A batch is sent to the lists' threads once it is classified.
 const BATCH: usize = 4096;
 const FIRST_BATCH: usize = 256;
 
@@ -43,9 +47,13 @@ pub(super) fn pass2(
     vocab: &Vocabulary,
     patterns: &Patterns,
     tally: &mut Tally,
-) -> Result<[Patch; 3], Error> {
+) -> Result<[Patching; 3], Error> {
     let behind = patch::Behind::start();
-    let mut lists = LIST_FILES.map(|name| Patch::new(staging, name, &behind));
+    let mut k = 0;
+    let mut lists = LIST_FILES.map(|name| {
+        k += 1;
+        Patching::start(Patch::new(staging, name, &behind), k - 1)
+    });
     let context = Context {
         spill: &spill.path,
         style,
@@ -63,8 +71,6 @@ pub(super) fn pass2(
     let spill_file = File::open(&spill.path).map_err(spill_error)?;
     let sources: Vec<Vec<u8>> = names.iter().map(|n| style.encoded_source(n)).collect();
     let mut relisted = Vec::with_capacity(again.len());
-    let mut head = Vec::new();
-    // A batch is classified while the one before is patched in.
     let classify = |batch: &[u32]| {
         batch
             .par_iter()
@@ -83,15 +89,12 @@ pub(super) fn pass2(
     };
     let mut rest = &again[..];
     let mut size = FIRST_BATCH;
-    let mut batches = std::iter::from_fn(|| {
+    while !rest.is_empty() {
         let (batch, after) = rest.split_at(size.min(rest.len()));
         rest = after;
         size = (size * 4).min(BATCH);
-        (!batch.is_empty()).then_some(batch)
-    });
-    let mut next = batches.next().map(classify).transpose()?;
-    while let Some(rows) = next.take() {
-        for mut row in rows {
+        let mut replacing = Vec::with_capacity(batch.len());
+        for mut row in classify(batch)? {
             tally.row(&row.before, true, false, true);
             tally.row(&row.now, true, row.duplicate, false);
             let listed = if row.duplicate {
@@ -101,35 +104,30 @@ pub(super) fn pass2(
             };
             relisted.push((row.n, listed));
 
-            head.clear();
+            let mut head = Vec::new();
             style.head(&sources[row.s], row.line, &mut head);
-            lists[0].replace(
-                row.at[0],
-                &head,
-                Some(row.before.tail(Tails::NONE)),
-                Some(row.now.tail(Tails::NONE)),
-            )?;
-            for (k, class) in [(1, Classification::Reopen), (2, Classification::Review)] {
-                let was = row.before.classification == class;
-                let is = !row.duplicate && row.now.classification == class;
-                lists[k].replace(
-                    row.at[k],
-                    &head,
-                    was.then_some(row.before.tail(Tails::NONE)),
-                    is.then_some(row.now.tail(Tails::NONE)),
-                )?;
-            }
+            let in_list = |rendered: &Rendered, class| rendered.classification == class;
+            replacing.push(Replacing {
+                at: row.at,
+                head,
+                was: [
+                    true,
+                    in_list(&row.before, Classification::Reopen),
+                    in_list(&row.before, Classification::Review),
+                ],
+                is: [
+                    true,
+                    !row.duplicate && in_list(&row.now, Classification::Reopen),
+                    !row.duplicate && in_list(&row.now, Classification::Review),
+                ],
+                before: row.before.into_tail(),
+                now: row.now.into_tail(),
+            });
         }
-        // The last batch's rows are patched in when the lists are finished.
-        let Some(following) = batches.next() else {
-            break;
-        };
-        let (patched, classified) = rayon::join(
-            || lists.par_iter_mut().try_for_each(Patch::run),
-            || classify(following),
-        );
-        patched?;
-        next = Some(classified?);
+        let replacing: std::sync::Arc<[Replacing]> = replacing.into();
+        for list in &mut lists {
+            list.send(&replacing)?;
+        }
     }
     tally.relist(relisted);
     Ok(lists)

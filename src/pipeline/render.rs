@@ -49,6 +49,14 @@ impl Rendered {
             &Tail::In { block, start, end } => &tails.blocks[block][start..end],
         }
     }
+
+    /// The row's bytes, of a row rendered on its own (not among the rows of a piece).
+    pub(super) fn into_tail(self) -> Vec<u8> {
+        match self.tail {
+            Tail::Own(tail) => tail,
+            Tail::In { .. } => self.tail(Tails::NONE).to_vec(),
+        }
+    }
 }
 
 /// The rendered rows of one piece of a mapped input, one after the other in blocks: the piece
