@@ -195,10 +195,8 @@ mod tests {
         let wrong = replacing(at[2], 3, "3,y\n");
         patching.send(&vec![wrong].into()).unwrap();
         // What is sent after it is let go, however much: nothing waits for a thread that ended.
-        for k in 4..10 {
-            patching
-                .send(&vec![replacing(at[k], k, "")].into())
-                .unwrap();
+        for (k, &at) in at.iter().enumerate().skip(4) {
+            patching.send(&vec![replacing(at, k, "")].into()).unwrap();
         }
         let err = patching.finished().unwrap_err().to_string();
         assert!(
