@@ -319,23 +319,29 @@ fn scan_with(cfg: &ScanConfig, pool: &rayon::ThreadPool) -> Result<Scanned, Erro
         ..
     } = pass1(cfg, pool, &staging, None, Some(lists))?;
     crate::timings::mark("settling");
-    crate::memory::release_freed();
 
-    // Pass 2: the rows the settling found something for, classified again and patched in.
-    let patches = pool.install(|| {
-        pass2(
-            &staging,
-            cfg.style(),
-            &spill,
-            &mapped_inputs,
-            &names,
-            &index,
-            &cfg.vocab,
-            &cfg.patterns,
-            &mut tally,
-        )
-    })?;
-    std::fs::remove_file(&spill.path).map_err(|e| Error::output(&spill.path, e))?;
+    // Pass 2: the rows the settling found something for, classified again and patched in, on
+    // the scan's threads, while this one gives back the memory the settling freed (4 ms on the
+    // 10M-row file, unmapping it).
+    let mut patches = None;
+    pool.in_place_scope(|scope| {
+        scope.spawn(|_| {
+            patches = Some(pass2(
+                &staging,
+                cfg.style(),
+                &spill,
+                &mapped_inputs,
+                &names,
+                &index,
+                &cfg.vocab,
+                &cfg.patterns,
+                &mut tally,
+            ));
+        });
+        crate::memory::release_freed();
+    });
+    let patches = patches.expect("pass 2 ran in the scope")?;
+    staging.remove_behind(&spill.path);
     crate::timings::mark("pass 2");
     staging.uncache_previous();
     if cfg.split_by_authority {

@@ -140,6 +140,15 @@ impl Staging {
         }
     }
 
+    /// Removes a file the run wrote for itself in the staging directory (`path`), on a thread of
+    /// its own: [`Staging::commit`] waits for it.
+    pub fn remove_behind(&mut self, path: &Path) {
+        let path = path.to_path_buf();
+        self.syncing.push(Syncing::start(move || {
+            fs::remove_file(&path).map_err(|e| Error::output(&path, e))
+        }));
+    }
+
     /// Finishes a file (`finish`, on a thread of its own) and then writes it to disk, while the
     /// run goes on, as [`Staging::sync_behind`] does.
     pub fn finish_behind(

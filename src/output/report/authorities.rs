@@ -13,6 +13,8 @@ const CASES_SHOWN: usize = 500;
 
 pub(super) struct CaseRow<'a> {
     pub(super) case_id: &'a str,
+    /// Codes: the page holds them as they are, not escaped (they are capitals, digits and `_`
+    /// only; a test holds them to it).
     pub(super) classification: &'static str,
     pub(super) rule: &'static str,
     pub(super) outcome: &'static str,
@@ -146,6 +148,19 @@ mod tests {
             .sort_by(|a, b| (a.classification, &a.case_id).cmp(&(b.classification, &b.case_id)));
         expected.truncate(CASES_SHOWN);
         assert_eq!(shown(cases.iter().collect()), expected);
+    }
+
+    #[test]
+    fn the_codes_a_case_row_shows_need_no_escaping() {
+        use crate::rules::{Outcome, Rule};
+        let outcomes = [Outcome::Grant, Outcome::Assess, Outcome::Refuse];
+        let codes = (Classification::ALL.iter().map(|c| c.code()))
+            .chain(Rule::ALL.iter().map(|r| r.code()))
+            .chain(outcomes.iter().map(|o| o.code()));
+        for code in codes {
+            let plain = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_';
+            assert!(code.bytes().all(plain), "{code}");
+        }
     }
 
     proptest::proptest! {
