@@ -8,7 +8,6 @@ use super::spill::{MappedInput, Spill, Spilled, spill_columns};
 use super::*;
 use crate::input::record::Kind;
 use crate::input::records::Fields;
-use crate::rules::across::sort_word;
 use crate::rules::case::Case;
 
 /// What pass 1 leaves: the settled index, the counts so far, the inputs' manifests, and the spill
@@ -80,19 +79,10 @@ pub(super) fn pass1(
 
     crate::timings::mark("pass 1");
     crate::memory::release_freed();
-    // The keys are gathered and sorted on the scan's threads. A row without a key is gathered
-    // as `u64::MAX`, which no row's word is and which sorts last, and cut off once sorted: a
-    // gathering that leaves rows out would hold its keys twice for a while.
-    const NO_KEY: u64 = u64::MAX;
+    // The rows are sorted by case id and by person at once, on two of the scan's threads.
     pool.install(|| {
-        index.settle_sorting_with(&|n, key| {
-            let mut words: Vec<u64> = (0..n)
-                .into_par_iter()
-                .map(|i| key(i).map_or(NO_KEY, |k| sort_word(k, i, n)))
-                .collect();
-            words.par_sort_unstable();
-            words.truncate(words.partition_point(|&w| w < NO_KEY));
-            words
+        index.settle_joining(|a, b| {
+            rayon::join(a, b);
         })
     });
     Ok(FirstPass {
