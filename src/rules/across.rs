@@ -2,7 +2,7 @@
 //! (SPEC §3.3) and the rows of one person (SPEC §4 step 7). Holds a compact index of the
 //! bonus-related rows only — hashes, dates and flags, never whole rows or CPR numbers.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use chrono::{Datelike, NaiveDate};
 
@@ -58,6 +58,15 @@ impl Pending {
             grant_id: grant.then(|| case.case_id.clone().into_boxed_str()),
         }
     }
+}
+
+/// The lists one person's rows are settled with, kept from person to person (a run has
+/// hundreds of thousands).
+#[derive(Default)]
+struct PersonScratch {
+    grants: Vec<u32>,
+    nameable: Vec<u32>,
+    reopen: Vec<u32>,
 }
 
 /// The settled facts of one row, compact; turned into [`Facts`] when the row is written.
@@ -379,8 +388,11 @@ impl Index {
                 (d, (first.source, first.line))
             })
             .collect();
-        let named: FxHashSet<u32> = settled.iter().filter_map(|s| s.later_grant).collect();
-        self.grant_ids.retain(|(g, _)| named.contains(g));
+        let mut named = vec![false; settled.len()];
+        for g in settled.iter().filter_map(|s| s.later_grant) {
+            named[g as usize] = true;
+        }
+        self.grant_ids.retain(|&(g, _)| named[g as usize]);
         self.grant_ids.shrink_to_fit();
         self.entries = Blocks::default();
         self.settled = settled;
@@ -414,6 +426,7 @@ impl Index {
     fn settle_persons(&self, settled: &mut [Settled], sorted: &[u64]) {
         let person = |i: u32| self.entries[i as usize].person;
         let mut rows = Vec::new();
+        let mut scratch = PersonScratch::default();
         for_each_group(sorted, person, |group| {
             // A person's only row learns nothing from the others: its facts stay the defaults.
             if group.len() < 2 {
@@ -423,7 +436,7 @@ impl Index {
             let first = |&&i: &&u32| settled[i as usize].duplicate_of.is_none();
             rows.extend(group.iter().filter(first));
             if rows.len() > 1 {
-                self.settle_person(&rows, settled);
+                self.settle_person(&rows, settled, &mut scratch);
             }
         });
         for i in 0..settled.len() {
@@ -437,29 +450,31 @@ impl Index {
         }
     }
 
-    fn settle_person(&self, rows: &[u32], settled: &mut [Settled]) {
+    fn settle_person(&self, rows: &[u32], settled: &mut [Settled], scratch: &mut PersonScratch) {
         let entry = |i: u32| &self.entries[i as usize];
+        let PersonScratch {
+            grants,
+            nameable,
+            reopen,
+        } = scratch;
         // Grants, by date then input order.
-        let mut grants: Vec<u32> = rows
-            .iter()
-            .copied()
-            .filter(|&i| entry(i).decision == Decision::Granted)
-            .collect();
+        grants.clear();
+        grants.extend((rows.iter().copied()).filter(|&i| entry(i).decision == Decision::Granted));
         grants.sort_by_key(|&i| (entry(i).decision_date, i));
         let first_grant = grants.first().map(|&i| entry(i).decision_date);
         // The grants a refusal may name as its later grant, in the same order: the first after
         // a refusal is found by halving (a placeholder CPR may stand on thousands of rows).
-        let nameable: Vec<u32> = grants
-            .iter()
-            .copied()
-            .filter(|&g| matches!(entry(g).benefit, Benefit::Il22 | Benefit::Aktl22))
-            .collect();
+        nameable.clear();
+        nameable.extend(
+            (grants.iter().copied())
+                .filter(|&g| matches!(entry(g).benefit, Benefit::Il22 | Benefit::Aktl22)),
+        );
         let last_il22 = rows
             .iter()
             .filter(|&&i| entry(i).benefit == Benefit::Il22)
             .map(|&i| entry(i).decision_date)
             .max();
-        let mut reopen = Vec::new();
+        reopen.clear();
         for &i in rows {
             let e = entry(i);
             if e.benefit != Benefit::Il22 || e.decision != Decision::Refused {
@@ -480,7 +495,7 @@ impl Index {
             }
         }
         if reopen.len() > 1 {
-            for i in reopen {
+            for &i in reopen.iter() {
                 settled[i as usize].several_refusals = true;
             }
         }
