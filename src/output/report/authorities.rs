@@ -126,28 +126,44 @@ impl<'a> Place<'a> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_authoritys_first_cases_are_shown_in_order_and_alike_ones_in_input_order() {
+    /// The `i`th case of an authority's, with its id and classification.
+    fn listed(i: usize, case_id: String, reopen: bool) -> ListedCase {
         use crate::rules::Rule;
-        // More cases than are shown, in a scrambled order, many alike in class and case id.
-        let cases: Vec<ListedCase> = (0..CASES_SHOWN * 3)
-            .map(|i| ListedCase {
-                case_id: format!("SAG-{:04}", (i * 7919) % (CASES_SHOWN * 2)),
-                decided_by: "kommune:461".into(),
-                classification: if i % 3 == 0 {
-                    Classification::Review
-                } else {
-                    Classification::Reopen
-                },
-                rule: Rule::ALL[i % Rule::ALL.len()],
-                expected_outcome: None,
-            })
-            .collect();
+        ListedCase {
+            case_id,
+            decided_by: "kommune:461".into(),
+            classification: if reopen {
+                Classification::Reopen
+            } else {
+                Classification::Review
+            },
+            rule: Rule::ALL[i % Rule::ALL.len()],
+            expected_outcome: None,
+        }
+    }
+
+    /// The cases [`shown`] should show: a stable sort by classification and case id, cut.
+    fn shown_plainly(cases: &[ListedCase]) -> Vec<&ListedCase> {
         let mut expected: Vec<&ListedCase> = cases.iter().collect();
         expected
             .sort_by(|a, b| (a.classification, &a.case_id).cmp(&(b.classification, &b.case_id)));
         expected.truncate(CASES_SHOWN);
-        assert_eq!(shown(cases.iter().collect()), expected);
+        expected
+    }
+
+    #[test]
+    fn an_authoritys_first_cases_are_shown_in_order_and_alike_ones_in_input_order() {
+        // More cases than are shown, in a scrambled order, many alike in class and case id.
+        let cases: Vec<ListedCase> = (0..CASES_SHOWN * 3)
+            .map(|i| {
+                listed(
+                    i,
+                    format!("SAG-{:04}", (i * 7919) % (CASES_SHOWN * 2)),
+                    i % 3 != 0,
+                )
+            })
+            .collect();
+        assert_eq!(shown(cases.iter().collect()), shown_plainly(&cases));
     }
 
     #[test]
@@ -182,27 +198,12 @@ mod tests {
             ),
             prefix in proptest::sample::select(vec!["", "SAG-0000000", "SAG-000000000000"]),
         ) {
-            use crate::rules::Rule;
-            let cases: Vec<ListedCase> = cases
-                .into_iter()
-                .enumerate()
-                .map(|(i, (reopen, id))| ListedCase {
-                    case_id: format!("{prefix}{}", id.into_iter().collect::<String>()),
-                    decided_by: "kommune:461".into(),
-                    classification: if reopen {
-                        Classification::Reopen
-                    } else {
-                        Classification::Review
-                    },
-                    rule: Rule::ALL[i % Rule::ALL.len()],
-                    expected_outcome: None,
+            let cases: Vec<ListedCase> = (cases.into_iter().enumerate())
+                .map(|(i, (reopen, id))| {
+                    listed(i, format!("{prefix}{}", id.into_iter().collect::<String>()), reopen)
                 })
                 .collect();
-            let mut expected: Vec<&ListedCase> = cases.iter().collect();
-            expected.sort_by(|a, b| {
-                (a.classification, &a.case_id).cmp(&(b.classification, &b.case_id))
-            });
-            expected.truncate(CASES_SHOWN);
+            let expected = shown_plainly(&cases);
             proptest::prop_assert_eq!(shown(cases.iter().collect()), expected);
         }
     }
