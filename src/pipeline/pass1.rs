@@ -78,12 +78,16 @@ pub(super) fn pass1(
     }
 
     crate::timings::mark("pass 1");
-    crate::memory::release_freed();
-    // The rows are sorted by case id and by person at once, on two of the scan's threads.
-    pool.install(|| {
-        index.settle_joining(|a, b| {
-            rayon::join(a, b);
-        })
+    // The rows are sorted by case id and by person at once, on the scan's two threads, while
+    // this one gives back the memory pass 1 freed and then makes the table of the rows' facts
+    // (10 MB of fresh memory on the 10M-row file: 3-4 ms of page faults).
+    index.settle_joining(|[by_case, by_person, table]| {
+        pool.in_place_scope(|scope| {
+            scope.spawn(|_| by_case());
+            scope.spawn(|_| by_person());
+            crate::memory::release_freed();
+            table();
+        });
     });
     Ok(FirstPass {
         index,

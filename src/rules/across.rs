@@ -355,25 +355,21 @@ impl Index {
 
     /// Settles duplicates and step 7 for every row. Call once, after the last row is pushed.
     pub fn settle(&mut self) {
-        self.settle_joining(|a, b| {
-            a();
-            b();
-        });
+        self.settle_joining(|tasks| tasks.into_iter().for_each(|task| task()));
     }
 
-    /// [`Index::settle`], sorting the rows by case id and by person apart: `join` runs both
-    /// (the pipeline runs them on two threads; the rules know none).
-    pub fn settle_joining(
-        &mut self,
-        join: impl FnOnce(&mut (dyn FnMut() + Send), &mut (dyn FnMut() + Send)),
-    ) {
-        let (mut by_case, mut by_person) = (Vec::new(), Vec::new());
+    /// [`Index::settle`], its three first tasks apart: sorting the rows by case id, sorting them
+    /// by person, and making the table of their facts. `join` runs them (the pipeline at once, on
+    /// three threads; the rules know none).
+    pub fn settle_joining(&mut self, join: impl FnOnce([&mut (dyn FnMut() + Send); 3])) {
+        let (mut by_case, mut by_person, mut settled) = (Vec::new(), Vec::new(), Vec::new());
         let mut words = Some(std::mem::take(&mut self.by_case));
         let mut sort_cases = || by_case = words.take().map(sorted_words).unwrap_or_default();
         let mut words = Some(std::mem::take(&mut self.by_person));
         let mut sort_persons = || by_person = words.take().map(sorted_words).unwrap_or_default();
-        join(&mut sort_cases, &mut sort_persons);
-        let mut settled = vec![Settled::default(); self.entries.len()];
+        let rows = self.entries.len();
+        let mut table = || settled = vec![Settled::default(); rows];
+        join([&mut sort_cases, &mut sort_persons, &mut table]);
         self.settle_duplicates(&mut settled, &by_case);
         drop(by_case);
         self.settle_persons(&mut settled, &by_person);
