@@ -219,14 +219,14 @@ impl CsvOut {
         written
     }
 
-    /// Writes a row encoded by a [`RowEncoder`] of the same delimiter.
-    /// Not written behind as it grows: the kernel writes its pages when it will, so a list that
-    /// pass 2 replaces by a patched copy (and removes) never goes to disk at all.
+    /// Not written behind as it grows: the kernel keeps its pages until the `fsync`, so that
+    /// a list pass 2 rewrites from near its start goes to disk once, not twice.
     pub fn held_back(mut self) -> CsvOut {
         self.behind = false;
         self
     }
 
+    /// Writes a row encoded by a [`RowEncoder`] of the same delimiter.
     pub fn write_encoded(&mut self, row: &[u8]) -> Result<(), Error> {
         self.write_parts(&[row])
     }
