@@ -11,4 +11,5 @@ pub mod output;
 pub mod panics;
 pub mod pipeline;
 pub mod rules;
+pub mod threads;
 pub mod timings;

@@ -28,16 +28,9 @@ enum Syncing {
 
 impl Syncing {
     fn start(job: impl FnOnce() -> Result<(), Error> + Send + 'static) -> Syncing {
-        // A thread that could not be started drops what it was given: the job waits here
-        // until the thread has taken it.
-        let job = std::sync::Arc::new(std::sync::Mutex::new(Some(job)));
-        let theirs = std::sync::Arc::clone(&job);
-        let started = std::thread::Builder::new()
-            .name("genoptag-sync".into())
-            .spawn(move || take(&theirs).map_or(Ok(()), |job| job()));
-        match started {
+        match crate::threads::spawn_or_keep("genoptag-sync", job, |job| job()) {
             Ok(thread) => Syncing::Behind(thread),
-            Err(_) => Syncing::Done(take(&job).map_or(Ok(()), |job| job())),
+            Err(job) => Syncing::Done(job()),
         }
     }
 
@@ -53,12 +46,6 @@ impl Syncing {
             Syncing::Done(result) => result,
         }
     }
-}
-
-fn take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
-    slot.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take()
 }
 
 fn sibling(target: &Path, tag: &str) -> PathBuf {

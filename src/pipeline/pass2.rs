@@ -49,11 +49,8 @@ pub(super) fn pass2(
     tally: &mut Tally,
 ) -> Result<[Patching; 3], Error> {
     let behind = patch::Behind::start();
-    let mut k = 0;
-    let mut lists = LIST_FILES.map(|name| {
-        k += 1;
-        Patching::start(Patch::new(staging, name, &behind), k - 1)
-    });
+    let mut lists: [Patching; 3] =
+        std::array::from_fn(|k| Patching::start(Patch::new(staging, LIST_FILES[k], &behind), k));
     let context = Context {
         spill: &spill.path,
         style,

@@ -290,14 +290,13 @@ fn scatter(
 /// come as [`sort_word`]s, sorted; only rows that share the words' key bits are told apart by
 /// the whole `key`.
 fn for_each_group(sorted: &[u64], key: impl Fn(u32) -> u128, mut each: impl FnMut(&[u32])) {
-    let row = row_of;
     let mut group = Vec::new();
     for run in sorted.chunk_by(|a, b| a >> 32 == b >> 32) {
         if let [word] = run {
-            each(&[row(*word)]);
+            each(&[row_of(*word)]);
             continue;
         }
-        let mut rest: Vec<u32> = run.iter().map(|&w| row(w)).collect();
+        let mut rest: Vec<u32> = run.iter().map(|&w| row_of(w)).collect();
         while let Some(&first) = rest.first() {
             let k = key(first);
             group.clear();

@@ -48,20 +48,10 @@ impl Patching {
     /// Starts patching `patch`, list number `list` of the three.
     pub(in crate::pipeline) fn start(patch: Patch, list: usize) -> Patching {
         let (send, receive) = sync_channel(QUEUE);
-        // A thread that could not be started drops what it was given: the patch waits here
-        // until the thread has taken it.
-        let slot = Arc::new(std::sync::Mutex::new(Some(patch)));
-        let theirs = Arc::clone(&slot);
-        let started = std::thread::Builder::new()
-            .name("genoptag-patch".into())
-            .spawn(move || match take(&theirs) {
-                Some(patch) => patch_all(patch, list, &receive),
-                None => Ok(()),
-            });
-        match started.map_err(|_| take(&slot)) {
+        let patch_all = move |patch| patch_all(patch, list, &receive);
+        match crate::threads::spawn_or_keep("genoptag-patch", patch, patch_all) {
             Ok(thread) => Patching::Behind { send, thread },
-            Err(Some(patch)) => Patching::Here { patch, list },
-            Err(None) => unreachable!("a thread not started has not taken the patch"),
+            Err(patch) => Patching::Here { patch, list },
         }
     }
 
@@ -114,12 +104,6 @@ fn patch_in(patch: &mut Patch, list: usize, rows: &[Replacing]) -> Result<(), Er
         )?;
     }
     patch.run()
-}
-
-fn take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
-    slot.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take()
 }
 
 #[cfg(test)]

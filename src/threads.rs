@@ -1,0 +1,30 @@
+//! Threads a run starts beside the scan's pool (to finish and sync files, to patch lists): each
+//! started where the system allows one, its work handed back where it does not.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+/// Starts a thread named `name` that runs `run` on `value`. When the system would not start
+/// one, `value` comes back for the caller to do the work itself: a thread not started drops
+/// what it was given, so `value` waits in a slot until the thread has taken it.
+pub(crate) fn spawn_or_keep<T, R>(
+    name: &str,
+    value: T,
+    run: impl FnOnce(T) -> R + Send + 'static,
+) -> Result<JoinHandle<R>, T>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+{
+    let slot = Arc::new(Mutex::new(Some(value)));
+    let theirs = Arc::clone(&slot);
+    let started = std::thread::Builder::new()
+        .name(name.into())
+        // Only a thread not started leaves the value in the slot, and it never runs this.
+        .spawn(move || run(take(&theirs).expect("a started thread takes its value")));
+    started.map_err(|_| take(&slot).expect("a thread not started has not taken its value"))
+}
+
+fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner).take()
+}
