@@ -2,11 +2,12 @@
 //! writes in input order. The only code that knows rayon and indicatif.
 //!
 //! Two passes keep memory flat. Pass 1 streams the inputs: rejects are written at once, rows of
-//! other benefits are only counted, and each bonus-related row is classified as it stands and
-//! written to the lists at once, while it is also spilled to a file beside the outputs and a
-//! compact index of it (hashes, dates, flags) is kept. Then the index settles what rows tell
-//! about each other (duplicates, step 7). Pass 2 classifies again, with their settled facts, only
-//! the rows the settling found something for, and patches the lists where their rows change.
+//! other benefits are only counted, and each bonus-related row is classified as it stands (in a
+//! file read in pieces, with what the rows of its piece tell it) and written to the lists at
+//! once, while it is also spilled to a file beside the outputs and a compact index of it (hashes,
+//! dates, flags) is kept. Then the index settles what rows tell about each other (duplicates,
+//! step 7). Pass 2 classifies again, with their settled facts, only the rows whose facts are not
+//! those pass 1 wrote them with, and patches the lists where their rows change.
 //!
 //! Pass 1 is in `pass1` (the streaming csv reader, and stdin) and `mapped` (files, read in
 //! parallel pieces); the spill file in `spill`; pass 2 in `pass2`; a list row is made in
@@ -35,13 +36,13 @@ use crate::input::records::{self, Records};
 use crate::input::source::{DigestKind, Source};
 use crate::input::values::Vocabulary;
 use crate::output::dir::Staging;
-use crate::output::lists::{CsvOut, LIST_COLUMNS, REJECT_COLUMNS};
+use crate::output::lists::{Behind, CsvOut, LIST_COLUMNS, REJECT_COLUMNS};
 use crate::output::pseudonym::Pseudonymizer;
 use crate::output::split::split_lists;
 use crate::output::summary::{InputRead, InputSummary, Summary};
-use crate::rules::across::{Index, Pending};
+use crate::rules::across::{Guess, Index, Pending};
 use crate::rules::ground::Patterns;
-use crate::rules::{self, Classification, Facts, Rule, params};
+use crate::rules::{self, Classification, Rule, params};
 
 mod grounds;
 mod lookup;
@@ -137,11 +138,13 @@ enum First {
         rendered: Option<Rendered>,
     },
     /// A bonus-related row: its index entry, what the spill file holds of it and (in a scan)
-    /// its list row as it stands, made in parallel.
+    /// its list row as it stands, made in parallel — or, with a `guess`, as its piece settled it
+    /// (`mapped::piece`).
     Bonus {
         pending: Pending,
         columns: SpillRow,
         rendered: Option<Rendered>,
+        guess: Option<Guess>,
     },
 }
 
@@ -171,20 +174,22 @@ const LIST_FILES: [&str; 3] = ["audit.csv", "reopen.csv", "review.csv"];
 
 impl Lists {
     fn create(staging: &Staging, cfg: &ScanConfig) -> Result<Lists, Error> {
-        let list = |name| CsvOut::create(staging, name, &LIST_COLUMNS, cfg.excel);
-        // After the settling the run waits for the disk: what pass 2 rewrites, and what pass 1
-        // left in the page cache, goes there then (~2 GB/s here). `audit.csv` is held back, as
-        // any row the settling changes rewrites it from there on (from its 17th kilobyte on the
-        // 10M-row file). `reopen.csv` and `review.csv` go to disk as they grow: a row changes
-        // them only when it enters or leaves them, and on the 10M-row file `reopen.csv` (40 MB)
-        // not at all, which took 10-17 ms off the time from the settling to the synced lists.
-        // The `source` and `line` columns need only the delimiter.
+        // The lists go to disk as they grow, behind the run (~2 GB/s here; the `fsync` at the
+        // end then waits for little): each piece of the input settles its own rows as it is read
+        // (`mapped::piece`), so pass 2 rewrites a list only from the first row that rows far
+        // apart change, and on the 10M-row file only its last quarter. (While pass 1 wrote rows
+        // as they stood, `audit.csv` was rewritten from its 17th kilobyte on and was held back
+        // for the `fsync`.) The `source` and `line` columns need only the delimiter.
+        let behind = Behind::start();
+        let list = |name| {
+            CsvOut::create(staging, name, &LIST_COLUMNS, cfg.excel).map(|l| l.behind(&behind))
+        };
         let style = Style {
             excel: cfg.excel,
             pseudonymize: None,
         };
         Ok(Lists {
-            audit: list(LIST_FILES[0])?.held_back(),
+            audit: list(LIST_FILES[0])?,
             reopen: list(LIST_FILES[1])?,
             review: list(LIST_FILES[2])?,
             style,

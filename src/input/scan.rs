@@ -38,7 +38,7 @@ mod split;
 #[cfg(test)]
 mod tests;
 
-pub use cuts::split_by;
+pub use cuts::{between_persons, split_by};
 use kernels::*;
 pub use parser::{RecordParser, count_line_ends};
 pub use split::SplitRow;

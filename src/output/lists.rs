@@ -125,19 +125,59 @@ fn holds_byte(word: u64, byte: u8) -> bool {
     v.wrapping_sub(ONES) & !v & HIGHS != 0
 }
 
-/// Asks the kernel to start writing a file's written pages to disk, without waiting (Linux's
-/// `sync_file_range`; elsewhere nothing): the `fsync` of [`CsvOut::finish`] then finds most of
-/// them written. Only a hint: a failure shows at that `fsync`.
-pub fn write_behind(file: &File) {
-    sync_range(file, 0, 0);
-}
-
-/// [`write_behind`] for the bytes `from..to` of the file only: a file still being rewritten
-/// further on is not written out twice.
+/// Asks the kernel to start writing the bytes `from..to` of a file to disk, without waiting
+/// (Linux's `sync_file_range`; elsewhere nothing): the `fsync` of [`CsvOut::finish`] then finds
+/// most of them written. Only a hint: a failure shows at that `fsync`.
 pub fn write_behind_range(file: &File, from: u64, to: u64) {
     if let (Ok(from), Ok(len @ 1..)) = (i64::try_from(from), i64::try_from(to.saturating_sub(from)))
     {
         sync_range(file, from, len);
+    }
+}
+
+/// The thread that hands lists' written bytes to the disk while the run goes on
+/// (`sync_file_range`, which places the blocks and blocks while the device's queue is full: on
+/// the thread that writes the lists in order, or on the patching thread in pass 2, it holds the
+/// run up). The lists share one. A few ranges wait for it at most, each with a descriptor of
+/// its list: on a disk slower than the run, the writing then waits for the disk, as the `fsync`
+/// at the end would, rather than holding a descriptor for every few MiB. Without a thread of its
+/// own (the system would not start one), the writing thread hands each range on itself.
+#[derive(Clone)]
+pub struct Behind(Option<std::sync::mpsc::SyncSender<(File, u64, u64)>>);
+
+/// Ranges that may wait for the write-behind thread.
+const BEHIND_QUEUE: usize = 8;
+
+impl Behind {
+    /// Starts the thread; it ends once every copy of the handle is dropped.
+    pub fn start() -> Behind {
+        let (send, receive) = std::sync::mpsc::sync_channel::<(File, u64, u64)>(BEHIND_QUEUE);
+        let started = std::thread::Builder::new()
+            .name("genoptag-behind".into())
+            .spawn(move || {
+                for (file, from, to) in receive {
+                    write_behind_range(&file, from, to);
+                }
+            });
+        Behind(started.ok().map(|_| send))
+    }
+
+    /// No thread: each range is handed on where it is asked for.
+    pub fn here() -> Behind {
+        Behind(None)
+    }
+
+    /// Hands `from..to` of `file` to the disk: to the thread, or here when there is none.
+    pub fn hand(&self, file: &File, from: u64, to: u64) -> bool {
+        match &self.0 {
+            Some(send) => file
+                .try_clone()
+                .is_ok_and(|file| send.send((file, from, to)).is_ok()),
+            None => {
+                write_behind_range(file, from, to);
+                true
+            }
+        }
     }
 }
 
@@ -171,8 +211,11 @@ pub struct CsvOut {
     pub len: u64,
     /// Bytes written since the kernel was last asked to start writing them to disk.
     unsynced: usize,
-    /// Whether the file is written behind as it grows (see [`CsvOut::held_back`]).
-    behind: bool,
+    /// Where the bytes go to disk as the file grows: on the writing thread, or on a thread of
+    /// their own ([`CsvOut::behind`]).
+    behind: Behind,
+    /// How far the file has been handed to `behind`.
+    handed: u64,
 }
 
 /// How many bytes a list may hold in the page cache before the kernel is asked to start writing
@@ -198,7 +241,8 @@ impl CsvOut {
             row: Vec::new(),
             len: 0,
             unsynced: 0,
-            behind: true,
+            behind: Behind::here(),
+            handed: 0,
         };
         out.len = if excel { 3 } else { 0 };
         out.write(header)?;
@@ -219,10 +263,10 @@ impl CsvOut {
         written
     }
 
-    /// Not written behind as it grows: the kernel keeps its pages until the `fsync`, so that
-    /// a list pass 2 rewrites from near its start goes to disk once, not twice.
-    pub fn held_back(mut self) -> CsvOut {
-        self.behind = false;
+    /// Hands the file's bytes to the disk on `behind`'s thread as it grows, not on the thread
+    /// that writes it.
+    pub fn behind(mut self, behind: &Behind) -> CsvOut {
+        self.behind = behind.clone();
         self
     }
 
@@ -236,9 +280,12 @@ impl CsvOut {
         let bytes: usize = parts.iter().map(|p| p.len()).sum();
         self.len += bytes as u64;
         self.unsynced += bytes;
-        if self.behind && self.unsynced >= WRITE_BEHIND {
+        if self.unsynced >= WRITE_BEHIND {
             self.unsynced = 0;
-            write_behind(self.file.get_ref());
+            // What the buffer holds is not in the file yet: it goes with the next range.
+            let to = self.len - (bytes + self.file.buffer().len()) as u64;
+            self.behind.hand(self.file.get_ref(), self.handed, to);
+            self.handed = to;
         }
         for part in parts {
             self.file

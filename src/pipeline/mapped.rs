@@ -16,6 +16,10 @@
 //! writes them in order; `hashing` takes the digest and lets the pages go; `guard` turns a file
 //! cut short under the map into an error.
 //!
+//! Each piece settles its bonus-related rows among themselves as it is read (`piece`), so that a
+//! person's rows that stand together are written as the whole input settles them; the cuts are
+//! moved from between two rows of one person ([`scan::between_persons`]).
+//!
 //! Line numbers are exact: each piece counts the line ends it holds, and a row's line is the
 //! header's lines plus those of the pieces before plus those before it in its piece. A piece
 //! whose last record runs past the next cut (a quoted field that fooled the cut) shows it in its
@@ -178,7 +182,7 @@ impl Pass1<'_> {
             out.resize(n, 0);
             file.read_exact_at(out, (skip + at) as u64)
         };
-        let cuts = scan::split_by(
+        let mut cuts = scan::split_by(
             data.len(),
             header_end,
             cfg.chunk_size,
@@ -188,6 +192,19 @@ impl Pass1<'_> {
             read,
         )
         .map_err(input_error)?;
+        // A scan settles each piece's rows among themselves: a cut is moved from between two
+        // rows of one person.
+        if let (Some(_), Some(person)) = (self.style, map.position(Col::Cpr)) {
+            scan::between_persons(
+                &mut cuts,
+                data.len(),
+                reading.layout,
+                person,
+                &mut parser,
+                read,
+            )
+            .map_err(input_error)?;
+        }
         let pieces: Vec<(usize, usize)> = cuts
             .iter()
             .zip(cuts[1..].iter().chain([&data.len()]))

@@ -8,6 +8,7 @@ use super::spill::{MappedInput, Spill, Spilled, spill_columns};
 use super::*;
 use crate::input::record::Kind;
 use crate::input::records::Fields;
+use crate::rules::Facts;
 use crate::rules::case::Case;
 
 /// What pass 1 leaves: the settled index, the counts so far, the inputs' manifests, and the spill
@@ -270,8 +271,12 @@ impl Pass1<'_> {
                 pending,
                 columns,
                 rendered,
+                guess,
             } => {
                 let n = self.index.push_pending(pending, s, line);
+                if let Some(guess) = guess {
+                    self.index.guessed(n, guess);
+                }
                 let mut at = [0; 3];
                 if let (Some(lists), Some(row)) = (self.lists.as_deref_mut(), rendered) {
                     at = lists.at();
@@ -360,8 +365,31 @@ pub(super) fn verdict(
                     pending: Pending::new(case, alone.classification, with_prior_grant),
                     columns: spilled(),
                     rendered: style.map(|style| style.bonus(case, &alone, tails)),
+                    guess: None,
                 }
             }
+        },
+    )
+}
+
+/// A bonus-related row's list row, with `facts`, read as [`verdict`] reads it: `None` if the
+/// record does not read as a bonus-related row.
+pub(super) fn rendered_with(
+    rec: &impl Fields,
+    map: &ColumnMap,
+    decoding: Decoding,
+    cfg: &ScanConfig,
+    style: Style<'_>,
+    tails: &mut Tails,
+    facts: &Facts,
+) -> Option<Rendered> {
+    CASE.with_borrow_mut(
+        |case| match records::parse_into(rec, map, decoding, &cfg.vocab, case) {
+            Kind::Bonus => {
+                let evaluation = rules::evaluate(case, &Kept(&cfg.patterns), facts);
+                Some(style.bonus(case, &evaluation, Some(tails)))
+            }
+            _ => None,
         },
     )
 }

@@ -1,5 +1,5 @@
-//! Pass 2 of the scan: the rows whose settled facts are not the defaults (a repeated case id,
-//! step 7) read back (their columns from the spill file, or their bytes from where they stand
+//! Pass 2 of the scan: the rows whose settled facts are not those pass 1 wrote them with (the
+//! defaults, or what their piece told: a repeated case id, step 7) read back (their columns from the spill file, or their bytes from where they stand
 //! in their input) and classified again, in parallel, with those facts;
 //! their rows in the lists pass 1 wrote are replaced where they change, in input order, each
 //! list on a thread of its own ([`Patching`]), and the counts of their first classification
@@ -48,7 +48,7 @@ pub(super) fn pass2(
     patterns: &Patterns,
     tally: &mut Tally,
 ) -> Result<[Patching; 3], Error> {
-    let behind = patch::Behind::start();
+    let behind = Behind::start();
     let mut lists: [Patching; 3] =
         std::array::from_fn(|k| Patching::start(Patch::new(staging, LIST_FILES[k], &behind), k));
     let context = Context {
@@ -60,7 +60,7 @@ pub(super) fn pass2(
         vocab,
         patterns,
     };
-    let again: Vec<u32> = index.with_facts().collect();
+    let again: Vec<u32> = index.to_write_again().collect();
     if again.is_empty() {
         return Ok(lists);
     }
@@ -210,7 +210,8 @@ impl Readers {
 }
 
 /// Reads a spilled bonus-related row (in `readers.spilled`) — its canonical columns, or from
-/// where it stands in its input — and classifies it as it stands and with its settled facts.
+/// where it stands in its input — and classifies it as pass 1 wrote it and with its settled
+/// facts.
 fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Result<Again, Error> {
     let spilled_wrong = |e: String| Error::output(context.spill, std::io::Error::other(e));
     let (s, line, at, parsed) = if readers.spilled.first() == Some(&b'M') {
@@ -267,7 +268,7 @@ fn classify_again(context: &Context<'_>, readers: &mut Readers, n: u32) -> Resul
     };
     let (style, index) = (context.style, context.index);
     let patterns = super::grounds::Kept(context.patterns);
-    let before = rules::evaluate(&case, &patterns, &Facts::default());
+    let before = rules::evaluate(&case, &patterns, &index.written_facts(n, context.names));
     let now = rules::evaluate(&case, &patterns, &index.facts(n, context.names));
     Ok(Again {
         n,

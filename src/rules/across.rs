@@ -9,6 +9,10 @@ use chrono::{Datelike, NaiveDate};
 use super::case::{Benefit, Case, Decision};
 use super::{Classification, Facts};
 
+mod guess;
+
+pub use guess::{Guess, settle_among};
+
 /// The person key of a row without CPR (a key of a CPR is a hash, never 0).
 const NO_PERSON: u128 = 0;
 
@@ -95,6 +99,8 @@ pub struct Index {
     settled: Vec<Settled>,
     /// Once settled: where each row that others repeat stands (input, line).
     first_copies: FxHashMap<u32, (u32, u64)>,
+    /// The rows pass 1 wrote with their piece's facts ([`Guess`]), in order, with those facts.
+    guesses: Vec<(u32, Settled)>,
 }
 
 /// A list that grows a block at a time, never moving what it holds: a `Vec` of a million
@@ -123,11 +129,13 @@ impl<T> Blocks<T> {
         self.len
     }
 
+    /// Adds an item. The first block grows as a `Vec` does, so that a small list (a piece's,
+    /// [`settle_among`]) takes little; the blocks after it are made whole.
     fn push(&mut self, item: T) {
         match self.blocks.last_mut() {
             Some(block) if block.len() < BLOCK => block.push(item),
             _ => {
-                let mut block = Vec::with_capacity(BLOCK);
+                let mut block = Vec::with_capacity(if self.len == 0 { 0 } else { BLOCK });
                 block.push(item);
                 self.blocks.push(block);
             }
@@ -249,6 +257,13 @@ fn row_of(word: u64) -> u32 {
 /// made): on the 514k bonus-related rows of the 10M-row file, 2-3 ms a key where gathering the
 /// words from the index once it was complete and a comparison sort took 7-8 ms.
 fn sorted_words(mut words: Blocks<u64>) -> Vec<u64> {
+    // Few words (a piece's, [`settle_among`]) cost less sorted as they stand than counted in
+    // three passes over 2,048 places each.
+    if words.len() < SORTED_AS_THEY_STAND {
+        let mut sorted: Vec<u64> = words.blocks.into_iter().flatten().collect();
+        sorted.sort_unstable();
+        return sorted;
+    }
     let mut sorted = vec![0u64; words.len()];
     scatter(words.blocks.iter().flatten().copied(), 32, 11, |i, w| {
         sorted[i] = w
@@ -261,6 +276,9 @@ fn sorted_words(mut words: Blocks<u64>) -> Vec<u64> {
     });
     sorted
 }
+
+/// Below this many words, [`sorted_words`] sorts them by comparing.
+const SORTED_AS_THEY_STAND: usize = 4096;
 
 /// One pass of [`sorted_words`]: each of `words` `put` at its place in the order of their
 /// `bits` bits from `shift` on, words alike in those bits in the order they come.
@@ -384,7 +402,8 @@ impl Index {
             })
             .collect();
         let mut named = vec![false; settled.len()];
-        for g in settled.iter().filter_map(|s| s.later_grant) {
+        let guessed = self.guesses.iter().map(|(_, s)| s);
+        for g in settled.iter().chain(guessed).filter_map(|s| s.later_grant) {
             named[g as usize] = true;
         }
         self.grant_ids.retain(|&(g, _)| named[g as usize]);
@@ -507,7 +526,11 @@ impl Index {
 
     /// The facts of row `n`, once settled; `sources` names the inputs for `DUPLICATE_OF`.
     pub fn facts(&self, n: u32, sources: &[String]) -> Facts {
-        let s = self.settled[n as usize];
+        self.facts_of(self.settled[n as usize], sources)
+    }
+
+    /// Settled facts `s` of a row of this index, once settled, as the rules take them.
+    fn facts_of(&self, s: Settled, sources: &[String]) -> Facts {
         Facts {
             prior_grant: s.prior_grant,
             later_grant: s.later_grant.map(|g| self.grant_id(g).to_string()),
@@ -519,16 +542,6 @@ impl Index {
             }),
             conflicting: s.conflicting,
         }
-    }
-
-    /// The rows, in order, whose settled facts are not [`Facts::default`]: the only rows that
-    /// other rows change (once settled).
-    pub fn with_facts(&self) -> impl Iterator<Item = u32> + '_ {
-        self.settled
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s != Settled::default())
-            .map(|(n, _)| n as u32)
     }
 
     /// Whether row `n` repeats an earlier identical row.

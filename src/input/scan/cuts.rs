@@ -4,7 +4,8 @@
 
 use std::ops::ControlFlow;
 
-use super::{Found, Layout, RecordParser, scan};
+use super::{Found, Layout, RecordParser, SplitRow, scan};
+use crate::input::records::Fields;
 
 /// Where to cut data of `len` bytes from `from` on into pieces of about `size` bytes for reading
 /// in parallel: each cut is just after a line end where the next records look whole (`width`
@@ -62,6 +63,70 @@ pub(super) fn split_in_windows(
         }
     }
     Ok(starts)
+}
+
+/// Moves each cut after the first (`cuts` as [`split_by`] makes them, for data of `len` bytes)
+/// forward to the first record start where the records on either side differ in field `person`
+/// (the CPR number, as written): a person's rows that stand together in the input then fall in
+/// one piece, which settles them among themselves as it is read (`pipeline::mapped::piece`).
+/// Only the records in a window read at each cut are looked at, and never those of the next
+/// piece; where no such place is found there, the cut stays. A record without the field
+/// counts as another person's.
+pub fn between_persons(
+    cuts: &mut [usize],
+    len: usize,
+    layout: Layout,
+    person: usize,
+    parser: &mut RecordParser,
+    mut read: impl FnMut(usize, &mut Vec<u8>, usize) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    const WINDOW: usize = 16 << 10;
+    let (mut window, mut fields, mut before) = (Vec::new(), Vec::new(), Vec::new());
+    // For a record the quick scan found but cannot split where it stands (a doubled quote).
+    let mut full = RecordParser::new(layout.delimiter);
+    for k in 1..cuts.len() {
+        let at = cuts[k];
+        let until = cuts.get(k + 1).copied().unwrap_or(len);
+        let n = WINDOW.min(until.saturating_sub(at));
+        read(at, &mut window, n)?;
+        let mut moved = None;
+        let mut first = true;
+        scan(&window, 0, window.len(), layout, parser, |found| {
+            let (span, value) = match found {
+                Found::Quick(span) => {
+                    let raw = &window[span.start..span.end];
+                    let value = match SplitRow::split(raw, layout.delimiter, &mut fields) {
+                        Some(row) => row.get(person).map(<[u8]>::to_vec),
+                        None => (full.parse(raw).is_some())
+                            .then(|| full.record.get(person).map(<[u8]>::to_vec))
+                            .flatten(),
+                    };
+                    (span, value)
+                }
+                Found::Parsed(span, record) => (span, record.get(person).map(<[u8]>::to_vec)),
+            };
+            // A record that runs to the window's end may go on past it.
+            if span.end >= window.len() && at + n < len {
+                return ControlFlow::Break(());
+            }
+            if !first && value.as_deref() != Some(before.as_slice()) {
+                moved = Some(span.start);
+                return ControlFlow::Break(());
+            }
+            first = false;
+            before.clear();
+            before.extend_from_slice(value.as_deref().unwrap_or_default());
+            if value.is_none() {
+                // Unread: the next record starts where the cut may go.
+                before.push(0xff);
+            }
+            ControlFlow::Continue(())
+        });
+        if let Some(start) = moved {
+            cuts[k] = at + start;
+        }
+    }
+    Ok(())
 }
 
 /// What [`record_start_in`] found.

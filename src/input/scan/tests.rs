@@ -140,6 +140,81 @@ fn cuts_avoid_line_breaks_inside_quoted_fields() {
 }
 
 #[test]
+fn cuts_are_moved_from_between_two_rows_of_one_person() {
+    // Runs of 1-4 rows per person (field 1), one row quoted where it stands, one with a doubled
+    // quote (which the quick scan leaves to csv_core).
+    let mut data = b"id,cpr,text\n".to_vec();
+    let mut person_of_row = Vec::new();
+    let mut starts = Vec::new();
+    for p in 0..300 {
+        for r in 0..(p % 4 + 1) {
+            starts.push(data.len());
+            person_of_row.push(p);
+            let text = match (p + r) % 7 {
+                0 => "\"a, b\"".to_string(),
+                1 => "\"say \"\"hi\"\"\"".to_string(),
+                _ => "x".to_string(),
+            };
+            data.extend_from_slice(format!("{p}-{r},\"0101{p:06}\",{text}\n").as_bytes());
+        }
+    }
+    let layout = Layout {
+        delimiter: b',',
+        benefit: None,
+    };
+    let mut parser = RecordParser::new(b',');
+    let header = 12;
+    let cuts = split_by(
+        data.len(),
+        header,
+        400,
+        layout,
+        3,
+        &mut parser,
+        reader(&data),
+    )
+    .unwrap();
+    assert!(cuts.len() > 20);
+    let mut moved = cuts.clone();
+    between_persons(
+        &mut moved,
+        data.len(),
+        layout,
+        1,
+        &mut parser,
+        reader(&data),
+    )
+    .unwrap();
+    assert_eq!(moved[0], header);
+    let mut changed = 0;
+    for (k, (&cut, &was)) in moved.iter().zip(&cuts).enumerate().skip(1) {
+        let row = starts.binary_search(&cut).expect("a cut is a row's start");
+        assert!(cut >= was && cut < cuts.get(k + 1).copied().unwrap_or(data.len()));
+        assert_ne!(person_of_row[row - 1], person_of_row[row], "cut at {cut}");
+        changed += usize::from(cut != was);
+    }
+    assert!(changed > 0);
+
+    // One person's rows all through a window: the cut stays where it was.
+    let mut data = b"id,cpr\n".to_vec();
+    for r in 0..3000 {
+        data.extend_from_slice(format!("{r},0101801234\n").as_bytes());
+    }
+    let cuts = split_by(data.len(), 7, 20_000, layout, 2, &mut parser, reader(&data)).unwrap();
+    let mut moved = cuts.clone();
+    between_persons(
+        &mut moved,
+        data.len(),
+        layout,
+        1,
+        &mut parser,
+        reader(&data),
+    )
+    .unwrap();
+    assert_eq!(moved, cuts);
+}
+
+#[test]
 fn random_bytes_read_alike_whole_and_in_pieces() {
     // Random text over the bytes that matter, long enough to cross 64-byte blocks.
     let mut seed = 0x2545_f491_4f6c_dd1du64;

@@ -16,12 +16,14 @@ use std::os::unix::fs::FileExt as _;
 use csv::ByteRecord;
 use memmap2::{Advice, Mmap};
 
+use super::super::pass1::rendered_with;
 use super::super::{First, SpillRow, Tails, is_watched, spill_columns, verdict};
 use super::words::Words;
 use crate::input::columns::{Col, ColumnMap};
 use crate::input::encoding::Decoding;
 use crate::input::records::Fields;
 use crate::input::scan::{self, Found, Layout, RecordParser, SplitRow, Stop, plain_word};
+use crate::rules::across;
 
 /// What a piece's rows need, shared by all pieces of one input.
 pub(super) struct Reading<'a> {
@@ -322,7 +324,11 @@ impl Reading<'_> {
             let stop = self.scan(&mut piece, window, &mut quick, &mut full);
             // A stop at the end of the bytes read, short of the data's end, may have cut the
             // last record (or its line end) short.
-            (stop.end < end || end == data.len()).then_some(stop)
+            let whole = stop.end < end || end == data.len();
+            if whole {
+                self.settle_within(&mut piece, window, &mut full);
+            }
+            whole.then_some(stop)
         });
         piece.stop = match stop {
             Some(stop) => stop,
@@ -339,7 +345,9 @@ impl Reading<'_> {
                     limit - start,
                 );
                 let window = Window { data, base: 0 };
-                self.scan(&mut piece, window, &mut quick, &mut full)
+                let stop = self.scan(&mut piece, window, &mut quick, &mut full);
+                self.settle_within(&mut piece, window, &mut full);
+                stop
             }
         };
         if let Ok(mut buffers) = self.buffers.lock() {
@@ -349,6 +357,54 @@ impl Reading<'_> {
             parsers.push((quick, full));
         }
         piece
+    }
+
+    /// Settles the piece's bonus-related rows among themselves ([`across::settle_among`]) and
+    /// renders again each that learns something, with what it learns: a person's rows close
+    /// together in the input (a remitted refusal and its new decision) are then written as the
+    /// whole input settles them, and pass 2 leaves the lists alone there. Only in a scan (which
+    /// writes lists); a row that cannot be read again here is left as it stands, for pass 2.
+    fn settle_within(&self, piece: &mut Piece, window: Window<'_>, parser: &mut RecordParser) {
+        let Some(style) = self.style else {
+            return;
+        };
+        let mut bonus = Vec::new();
+        let mut pendings = Vec::new();
+        for (k, kept) in piece.kept.iter().enumerate() {
+            if let First::Bonus { pending, .. } = &kept.first {
+                bonus.push(k);
+                pendings.push(pending);
+            }
+        }
+        let guesses = across::settle_among(&pendings);
+        let mut fields = Vec::new();
+        for (guess, facts) in guesses {
+            let First::Bonus {
+                columns: SpillRow::InInput { start, end },
+                rendered,
+                guess: written,
+                ..
+            } = &mut piece.kept[bonus[guess.row()]].first
+            else {
+                continue;
+            };
+            let raw = (start.checked_sub(window.base as u64))
+                .zip(end.checked_sub(window.base as u64))
+                .and_then(|(a, b)| window.data.get(a as usize..b as usize));
+            let Some(raw) = raw else { continue };
+            let (map, decoding, cfg, tails) = (self.map, self.decoding, self.cfg, &mut piece.tails);
+            let again = match SplitRow::split(raw, self.layout.delimiter, &mut fields) {
+                Some(row) => rendered_with(&row, map, decoding, cfg, style, tails, &facts),
+                None if parser.parse(raw).is_some() => {
+                    rendered_with(&parser.record, map, decoding, cfg, style, tails, &facts)
+                }
+                None => None,
+            };
+            if let Some(again) = again {
+                *rendered = Some(again);
+                *written = Some(guess);
+            }
+        }
     }
 
     /// Scans the piece's records in `window` (which holds `piece.start..piece.limit` and what

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::output::dir::Staging;
-use crate::output::lists::write_behind_range;
+use crate::output::lists::Behind;
 
 /// A list pass 1 wrote, rewritten in place once a row in it changes. The rows after a changed
 /// one move by the difference in length, so the list is read ahead of where it is written (what
@@ -52,49 +52,6 @@ pub(crate) struct Patch {
     /// Where what is written goes to be handed to the disk, and how far it has gone.
     behind: Behind,
     handed: u64,
-}
-
-/// The thread that hands a patched list's final bytes to the disk while the patch goes on
-/// (`sync_file_range`, which blocks while the device's queue is full: on the patching thread
-/// it had held the patch up). From the first rows patched on, the device has work: on the
-/// 10M-row file it had waited 26-38 ms after the settling for the first batch's rewrite.
-/// The lists of a run share one. A few ranges wait for it at most, each with a descriptor of
-/// its list: on a disk slower than the rewrite, the patch then waits for the disk, as the
-/// `fsync` at the end would, rather than holding a descriptor for every 4 MiB.
-/// Without a thread of its own (the system would not start one), the patching thread hands
-/// each range on itself.
-#[derive(Clone)]
-pub(crate) struct Behind(Option<std::sync::mpsc::SyncSender<(File, u64, u64)>>);
-
-/// Ranges that may wait for the write-behind thread.
-const BEHIND_QUEUE: usize = 8;
-
-impl Behind {
-    /// Starts the thread; it ends once every copy of the handle is dropped.
-    pub(crate) fn start() -> Behind {
-        let (send, receive) = std::sync::mpsc::sync_channel::<(File, u64, u64)>(BEHIND_QUEUE);
-        let started = std::thread::Builder::new()
-            .name("genoptag-behind".into())
-            .spawn(move || {
-                for (file, from, to) in receive {
-                    write_behind_range(&file, from, to);
-                }
-            });
-        Behind(started.ok().map(|_| send))
-    }
-
-    /// Hands `from..to` of `file` to the disk: to the thread, or here when there is none.
-    fn hand(&self, file: &File, from: u64, to: u64) -> bool {
-        match &self.0 {
-            Some(send) => file
-                .try_clone()
-                .is_ok_and(|file| send.send((file, from, to)).is_ok()),
-            None => {
-                write_behind_range(file, from, to);
-                true
-            }
-        }
-    }
 }
 
 /// How much of a list is rewritten before it is handed to the disk.
@@ -451,7 +408,7 @@ mod tests {
 
     #[test]
     fn without_a_thread_to_hand_it_on_the_patch_hands_it_on_itself() {
-        patched_in_place(&Behind(None));
+        patched_in_place(&Behind::here());
     }
 
     fn patched_in_place(behind: &Behind) {

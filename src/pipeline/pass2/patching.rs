@@ -110,7 +110,7 @@ fn patch_in(patch: &mut Patch, list: usize, rows: &[Replacing]) -> Result<(), Er
 mod tests {
     use super::*;
     use crate::output::dir::Staging;
-    use crate::pipeline::pass2::patch::Behind;
+    use crate::output::lists::Behind;
 
     /// A staged `audit.csv` of a header and rows `a,1,x` … with the places of its rows.
     fn staged(rows: usize) -> (tempfile::TempDir, Staging, Vec<u64>) {
