@@ -174,15 +174,17 @@ const LIST_FILES: [&str; 3] = ["audit.csv", "reopen.csv", "review.csv"];
 
 impl Lists {
     fn create(staging: &Staging, cfg: &ScanConfig) -> Result<Lists, Error> {
-        // The lists go to disk as they grow, behind the run (~2 GB/s here; the `fsync` at the
-        // end then waits for little): each piece of the input settles its own rows as it is read
+        // The lists go straight to disk as they grow (`output::direct`; through the page cache,
+        // handed to the disk behind the run, where the system cannot), and the `fsync` at the
+        // end waits for little: each piece of the input settles its own rows as it is read
         // (`mapped::piece`), so pass 2 rewrites a list only from the first row that rows far
-        // apart change, and on the 10M-row file only its last quarter. (While pass 1 wrote rows
-        // as they stood, `audit.csv` was rewritten from its 17th kilobyte on and was held back
-        // for the `fsync`.) The `source` and `line` columns need only the delimiter.
+        // apart change, and on the 10M-row file not at all. (While pass 1 wrote rows as they
+        // stood, `audit.csv` was rewritten from its 17th kilobyte on and was held back in the page
+        // cache for the `fsync`.) The `source` and `line` columns need only the delimiter.
         let behind = Behind::start();
         let list = |name| {
-            CsvOut::create(staging, name, &LIST_COLUMNS, cfg.excel).map(|l| l.behind(&behind))
+            CsvOut::create_direct(staging, name, &LIST_COLUMNS, cfg.excel)
+                .map(|l| l.behind(&behind))
         };
         let style = Style {
             excel: cfg.excel,

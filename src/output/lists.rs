@@ -6,6 +6,7 @@ use std::io::{BufWriter, Write};
 
 use crate::error::Error;
 use crate::output::dir::Staging;
+use crate::output::direct::Direct;
 
 pub const LIST_COLUMNS: [&str; 19] = [
     "source",
@@ -204,7 +205,7 @@ pub const WRITE_BUFFER: usize = 128 << 10;
 /// One CSV output file.
 pub struct CsvOut {
     name: String,
-    file: BufWriter<File>,
+    sink: Sink,
     encoder: RowEncoder,
     row: Vec<u8>,
     /// Bytes written so far (byte-order mark and header included): where the next row starts.
@@ -218,6 +219,14 @@ pub struct CsvOut {
     handed: u64,
 }
 
+/// Where a CSV output's bytes go.
+enum Sink {
+    /// Through the page cache, handed to the disk as the file grows.
+    Cached(BufWriter<File>),
+    /// Straight to disk ([`CsvOut::create_direct`]).
+    Direct(Direct),
+}
+
 /// How many bytes a list may hold in the page cache before the kernel is asked to start writing
 /// them out, so that the `fsync` at the end waits for little.
 const WRITE_BEHIND: usize = 8 << 20;
@@ -229,14 +238,31 @@ impl CsvOut {
         header: &[&str],
         excel: bool,
     ) -> Result<CsvOut, Error> {
-        let mut file = BufWriter::with_capacity(WRITE_BUFFER, staging.create_file(name)?);
-        if excel {
-            file.write_all(b"\xEF\xBB\xBF")
-                .map_err(|e| Error::output(staging.path().join(name), e))?;
-        }
+        let file = staging.create_file(name)?;
+        let sink = Sink::Cached(BufWriter::with_capacity(WRITE_BUFFER, file));
+        CsvOut::with_sink(name, sink, header, excel)
+    }
+
+    /// [`CsvOut::create`], the file written straight to disk ([`Direct`]) where the system
+    /// can: for a list of many rows, written once.
+    pub fn create_direct(
+        staging: &Staging,
+        name: &str,
+        header: &[&str],
+        excel: bool,
+    ) -> Result<CsvOut, Error> {
+        let file = staging.create_file(name)?;
+        let sink = match Direct::open(file, &staging.path().join(name)) {
+            Ok(direct) => Sink::Direct(direct),
+            Err(file) => Sink::Cached(BufWriter::with_capacity(WRITE_BUFFER, file)),
+        };
+        CsvOut::with_sink(name, sink, header, excel)
+    }
+
+    fn with_sink(name: &str, sink: Sink, header: &[&str], excel: bool) -> Result<CsvOut, Error> {
         let mut out = CsvOut {
             name: name.to_string(),
-            file,
+            sink,
             encoder: RowEncoder::new(excel),
             row: Vec::new(),
             len: 0,
@@ -244,7 +270,9 @@ impl CsvOut {
             behind: Behind::here(),
             handed: 0,
         };
-        out.len = if excel { 3 } else { 0 };
+        if excel {
+            out.write_parts(&[b"\xEF\xBB\xBF"])?;
+        }
         out.write(header)?;
         Ok(out)
     }
@@ -264,7 +292,7 @@ impl CsvOut {
     }
 
     /// Hands the file's bytes to the disk on `behind`'s thread as it grows, not on the thread
-    /// that writes it.
+    /// that writes it (a file written through the page cache).
     pub fn behind(mut self, behind: &Behind) -> CsvOut {
         self.behind = behind.clone();
         self
@@ -279,37 +307,43 @@ impl CsvOut {
     pub fn write_parts(&mut self, parts: &[&[u8]]) -> Result<(), Error> {
         let bytes: usize = parts.iter().map(|p| p.len()).sum();
         self.len += bytes as u64;
-        self.unsynced += bytes;
-        if self.unsynced >= WRITE_BEHIND {
-            self.unsynced = 0;
-            // What the buffer holds is not in the file yet: it goes with the next range.
-            let to = self.len - (bytes + self.file.buffer().len()) as u64;
-            self.behind.hand(self.file.get_ref(), self.handed, to);
-            self.handed = to;
+        let written = match &mut self.sink {
+            Sink::Cached(file) => {
+                self.unsynced += bytes;
+                if self.unsynced >= WRITE_BEHIND {
+                    self.unsynced = 0;
+                    // What the buffer holds is not in the file yet: it goes with the next range.
+                    let to = self.len - (bytes + file.buffer().len()) as u64;
+                    self.behind.hand(file.get_ref(), self.handed, to);
+                    self.handed = to;
+                }
+                parts.iter().try_for_each(|part| file.write_all(part))
+            }
+            Sink::Direct(direct) => parts.iter().try_for_each(|part| direct.write_all(part)),
+        };
+        written.map_err(|e| Error::output(&self.name, e))
+    }
+
+    /// The file with every byte written to it, not yet synced to disk.
+    fn into_file(self) -> Result<File, Error> {
+        let name = self.name;
+        match self.sink {
+            Sink::Cached(file) => file
+                .into_inner()
+                .map_err(|e| Error::output(&name, std::io::Error::other(e.to_string()))),
+            Sink::Direct(direct) => direct.finish().map_err(|e| Error::output(&name, e)),
         }
-        for part in parts {
-            self.file
-                .write_all(part)
-                .map_err(|e| Error::output(&self.name, e))?;
-        }
-        Ok(())
     }
 
     /// Writes out what is buffered, without waiting for the disk: the file may still be patched
     /// (see `pipeline::pass2::patch`) before it is synced to disk.
     pub fn flush(self) -> Result<(), Error> {
-        let name = self.name.clone();
-        self.file
-            .into_inner()
-            .map(drop)
-            .map_err(|e| Error::output(&name, std::io::Error::other(e.to_string())))
+        self.into_file().map(drop)
     }
 
     pub fn finish(self) -> Result<(), Error> {
         let name = self.name.clone();
-        self.file
-            .into_inner()
-            .map_err(|e| Error::output(&name, std::io::Error::other(e.to_string())))?
+        self.into_file()?
             .sync_all()
             .map_err(|e| Error::output(&name, e))
     }

@@ -5,6 +5,7 @@
 
 pub mod chart;
 pub mod dir;
+pub mod direct;
 pub mod lists;
 pub mod pseudonym;
 pub mod report;
