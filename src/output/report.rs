@@ -107,7 +107,7 @@ struct Page<'a> {
     incomplete_reasons: String,
     classes: Vec<CountRow>,
     totals: Vec<CountRow>,
-    authorities: Vec<AuthorityRow<'a>>,
+    authorities: Vec<AuthorityRow>,
     year_chart: Option<String>,
     years: Vec<YearRow>,
     rules: Vec<RuleRow>,

@@ -4,35 +4,26 @@
 use rustc_hash::FxHashMap;
 
 use super::words::{authority_name, number};
-use crate::output::summary::Summary;
+use std::fmt::Write as _;
+
+use crate::output::summary::{ListCounts, Summary};
 use crate::pipeline::ListedCase;
 use crate::rules::Classification;
 
 /// Cases listed per authority in the page; the CSV lists hold them all.
 const CASES_SHOWN: usize = 500;
 
-pub(super) struct CaseRow<'a> {
-    pub(super) case_id: &'a str,
-    /// Codes: the page holds them as they are, not escaped (they are capitals, digits and `_`
-    /// only; a test holds them to it).
-    pub(super) classification: &'static str,
-    pub(super) rule: &'static str,
-    pub(super) outcome: &'static str,
-}
-
-pub(super) struct AuthorityRow<'a> {
+pub(super) struct AuthorityRow {
     pub(super) code: String,
     pub(super) name: String,
     pub(super) reopen: String,
     pub(super) review: String,
-    pub(super) cases: Vec<CaseRow<'a>>,
+    /// Its first cases, as the rows of its table in the page ([`case_rows`]).
+    pub(super) rows: String,
     pub(super) more: String,
 }
 
-pub(super) fn authorities<'a>(
-    summary: &Summary,
-    listed: &'a [ListedCase],
-) -> Vec<AuthorityRow<'a>> {
+pub(super) fn authorities(summary: &Summary, listed: &[ListedCase]) -> Vec<AuthorityRow> {
     // Each authority's cases, in input order.
     let mut at: FxHashMap<&str, usize> = FxHashMap::default();
     let mut cases: Vec<Vec<&ListedCase>> = Vec::new();
@@ -43,37 +34,91 @@ pub(super) fn authorities<'a>(
         });
         cases[k].push(case);
     }
-    summary
-        .by_authority
-        .iter()
+    let work: Vec<(&String, &ListCounts, Vec<&ListedCase>)> = (summary.by_authority.iter())
         .map(|(code, n)| {
-            let all = at
-                .get(code.as_str())
+            let all = (at.get(code.as_str()))
                 .map(|&k| std::mem::take(&mut cases[k]))
                 .unwrap_or_default();
-            let more = all.len().saturating_sub(CASES_SHOWN);
-            AuthorityRow {
-                code: code.clone(),
-                name: authority_name(code),
-                reopen: number(n.reopen),
-                review: number(n.review),
-                cases: shown(all)
-                    .into_iter()
-                    .map(|c| CaseRow {
-                        case_id: &c.case_id,
-                        classification: c.classification.code(),
-                        rule: c.rule.code(),
-                        outcome: c.expected_outcome.map_or("", |o| o.code()),
-                    })
-                    .collect(),
-                more: if more > 0 {
-                    number(more as u64)
-                } else {
-                    String::new()
-                },
-            }
+            (code, n, all)
         })
-        .collect()
+        .collect();
+    // The authorities' cases are picked out and written on two threads, half of the cases each
+    // (on the 10M-row file they took 9 ms of the report's 13 on one).
+    let total: usize = work.iter().map(|w| w.2.len()).sum();
+    let mut seen = 0;
+    let half = work
+        .iter()
+        .position(|w| {
+            seen += w.2.len();
+            seen * 2 >= total
+        })
+        .map_or(work.len(), |i| i + 1);
+    let mut front = work;
+    let back = front.split_off(half);
+    let row = |(code, n, all): (&String, &ListCounts, Vec<&ListedCase>)| {
+        let more = all.len().saturating_sub(CASES_SHOWN);
+        AuthorityRow {
+            code: code.clone(),
+            name: authority_name(code),
+            reopen: number(n.reopen),
+            review: number(n.review),
+            rows: case_rows(&shown(all)),
+            more: if more > 0 {
+                number(more as u64)
+            } else {
+                String::new()
+            },
+        }
+    };
+    // The second half waits in a slot for the thread, or for this one if none can be started.
+    let back = std::sync::Mutex::new(Some(back));
+    let take = || {
+        let mut slot = back
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.take().unwrap_or_default()
+    };
+    std::thread::scope(|scope| {
+        let behind = std::thread::Builder::new()
+            .spawn_scoped(scope, || take().into_iter().map(row).collect::<Vec<_>>());
+        let mut rows: Vec<AuthorityRow> = front.into_iter().map(row).collect();
+        let rest = match behind {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => take().into_iter().map(row).collect(),
+        };
+        rows.extend(rest);
+        rows
+    })
+}
+
+/// The rows of an authority's table of cases (case id, classification, rule, expected outcome),
+/// as the template wrote them: only the case id is escaped, the codes need not be (a test holds
+/// them to capitals, digits and `_`).
+fn case_rows(cases: &[&ListedCase]) -> String {
+    let mut out = String::with_capacity(cases.len() * 80);
+    for case in cases {
+        out.push_str("<tr><td>");
+        let id = case.case_id.as_str();
+        if id
+            .bytes()
+            .any(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))
+        {
+            let escaped = askama::filters::escape(id, askama::filters::Html);
+            let _ = write!(out, "{}", escaped.unwrap_or_else(|never| match never {}));
+        } else {
+            out.push_str(id);
+        }
+        out.push_str("</td><td>");
+        out.push_str(case.classification.code());
+        out.push_str("</td><td>");
+        out.push_str(case.rule.code());
+        out.push_str("</td><td>");
+        out.push_str(case.expected_outcome.map_or("", |o| o.code()));
+        out.push_str("</td></tr>\n");
+    }
+    out
 }
 
 /// The first [`CASES_SHOWN`] of an authority's cases (given in input order) by classification
