@@ -211,6 +211,41 @@ mod tests {
         assert_eq!(shown(cases.iter().collect()), shown_plainly(&cases));
     }
 
+    /// A case table's rows as the template wrote them before they were written by hand.
+    #[derive(askama::Template)]
+    #[template(
+        source = "{% for (id, class, rule, outcome) in rows %}<tr><td>{{ id }}</td><td>{{ class|safe }}</td><td>{{ rule|safe }}</td><td>{{ outcome|safe }}</td></tr>\n{% endfor %}",
+        ext = "html"
+    )]
+    struct TemplateRows<'a> {
+        rows: Vec<(&'a str, &'static str, &'static str, &'static str)>,
+    }
+
+    #[test]
+    fn case_rows_are_written_as_the_template_wrote_them() {
+        use askama::Template as _;
+        let ids = ["SAG-1", "<b>&'x\"", "æøå Å", "", "a&b", "K<1>"];
+        let mut cases: Vec<ListedCase> = (ids.iter().enumerate())
+            .map(|(i, id)| listed(i, id.to_string(), i % 2 == 0))
+            .collect();
+        cases[1].expected_outcome = Some(crate::rules::Outcome::Grant);
+        let refs: Vec<&ListedCase> = cases.iter().collect();
+        let rows = (cases.iter())
+            .map(|c| {
+                let outcome = c.expected_outcome.map_or("", |o| o.code());
+                (
+                    c.case_id.as_str(),
+                    c.classification.code(),
+                    c.rule.code(),
+                    outcome,
+                )
+            })
+            .collect();
+        let expected = TemplateRows { rows }.render().unwrap();
+        assert_eq!(case_rows(&refs), expected);
+        assert!(expected.contains("<td>&#60;b&#62;&#38;&#39;x&#34;</td>"));
+    }
+
     #[test]
     fn the_codes_a_case_row_shows_need_no_escaping() {
         use crate::rules::{Outcome, Rule};
