@@ -181,10 +181,15 @@ impl Lists {
         // apart change, and on the 10M-row file not at all. (While pass 1 wrote rows as they
         // stood, `audit.csv` was rewritten from its 17th kilobyte on and was held back in the page
         // cache for the `fsync`.) The `source` and `line` columns need only the delimiter.
-        let behind = Behind::start();
-        let list = |name| {
-            CsvOut::create_direct(staging, name, &LIST_COLUMNS, cfg.excel)
-                .map(|l| l.behind(&behind))
+        // The thread that hands a list written through the page cache to the disk, once one is.
+        let mut behind: Option<Behind> = None;
+        let mut list = |name| {
+            let list = CsvOut::create_direct(staging, name, &LIST_COLUMNS, cfg.excel)?;
+            Ok::<_, Error>(if list.is_direct() {
+                list
+            } else {
+                list.behind(behind.get_or_insert_with(Behind::start))
+            })
         };
         let style = Style {
             excel: cfg.excel,

@@ -63,9 +63,24 @@ pub struct Direct {
     filled: usize,
     /// Where `chunk` goes in the file.
     offset: u64,
-    full: Option<SyncSender<Full>>,
+    writer: Writer,
     free: Receiver<Chunk>,
+}
+
+/// The thread that writes the chunks, and the way to it. Dropped (a run that ends in an error),
+/// it lets the thread end and waits for it: no thread outlives its file.
+struct Writer {
+    full: Option<SyncSender<Full>>,
     thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.full.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Direct {
@@ -93,9 +108,11 @@ impl Direct {
                 chunk: Chunk::new(),
                 filled: 0,
                 offset: 0,
-                full: Some(full),
+                writer: Writer {
+                    full: Some(full),
+                    thread: Some(thread),
+                },
                 free,
-                thread: Some(thread),
             }),
             Err(_) => Err(plain),
         }
@@ -112,7 +129,7 @@ impl Direct {
             len: self.filled,
             offset: self.offset,
         };
-        let sent = self.full.as_ref().is_some_and(|f| f.send(full).is_ok());
+        let sent = (self.writer.full.as_ref()).is_some_and(|f| f.send(full).is_ok());
         if !sent {
             return Err(self.ended());
         }
@@ -131,8 +148,8 @@ impl Direct {
             self.filled = whole;
             self.hand_on()?;
         }
-        drop(self.full.take());
-        let thread = self.thread.take().ok_or_else(thread_gone)?;
+        drop(self.writer.full.take());
+        let thread = self.writer.thread.take().ok_or_else(thread_gone)?;
         thread.join().map_err(|_| thread_gone())??;
         self.plain.write_all_at(&rest, rest_at)?;
         Ok(self.plain)
@@ -159,7 +176,7 @@ impl Write for Direct {
 impl Direct {
     /// Why the thread ended before it was done: its error.
     fn ended(&mut self) -> io::Error {
-        match self.thread.take().map(JoinHandle::join) {
+        match self.writer.thread.take().map(JoinHandle::join) {
             Some(Ok(Err(e))) => e,
             _ => thread_gone(),
         }
@@ -316,6 +333,20 @@ mod tests {
         let block = vec![b'a'; ALIGN];
         let err = written(&read_only, &read_only, &[(&block, 0)]).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EBADF), "{err}");
+    }
+
+    #[test]
+    fn a_file_dropped_unfinished_has_its_chunks_written_when_the_drop_returns() {
+        // A run that ends in an error drops its lists: the thread is waited for, not left behind.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.csv");
+        let plain = File::create(&path).unwrap();
+        let Ok(mut direct) = Direct::open(plain, &path) else {
+            return; // No direct writes here.
+        };
+        direct.write_all(&vec![b'x'; CHUNK + 10]).unwrap();
+        drop(direct);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), CHUNK as u64);
     }
 
     #[test]

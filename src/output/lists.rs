@@ -298,6 +298,11 @@ impl CsvOut {
         self
     }
 
+    /// Whether the file is written straight to disk ([`CsvOut::create_direct`]).
+    pub fn is_direct(&self) -> bool {
+        matches!(self.sink, Sink::Direct(_))
+    }
+
     /// Writes a row encoded by a [`RowEncoder`] of the same delimiter.
     pub fn write_encoded(&mut self, row: &[u8]) -> Result<(), Error> {
         self.write_parts(&[row])
