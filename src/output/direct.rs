@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 /// Bytes written at a time: a multiple of [`ALIGN`].
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 512 << 10;
 
 /// What `O_DIRECT` asks of a write's memory, offset and length (the page size; the disk's
 /// logical block is smaller on every system this runs on).
