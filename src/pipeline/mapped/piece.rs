@@ -1,6 +1,7 @@
 //! One piece of a mapped input, read: its rows found by the quick scan, those of other benefits
-//! only counted, every other row read in full and judged ([`verdict`]), and what the writing in
-//! order needs of them kept.
+//! only counted, every other row read in full and judged ([`verdict`]), its bonus-related rows
+//! settled among themselves (`Reading::settle_within`), and what the writing in order needs of
+//! them kept.
 //!
 //! A piece's bytes are read from the file into a buffer of its own (`pread`), with a margin for
 //! its last record, and scanned there; only when that fails (a record longer than the margin
