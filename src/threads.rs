@@ -1,5 +1,6 @@
-//! Threads a run starts beside the scan's pool (to finish and sync files, to patch lists): each
-//! started where the system allows one, its work handed back where it does not.
+//! Threads a run starts beside the scan's pool (to finish and sync files, to patch lists, to free
+//! what is no longer needed): each started where the system allows one, its work handed back
+//! where it does not.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -27,4 +28,13 @@ where
 
 fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
     slot.lock().unwrap_or_else(PoisonError::into_inner).take()
+}
+
+/// Drops `value` on a thread of its own, or here when none can be started: for a large value the
+/// run no longer needs while it waits for something else (the listed cases, 126k strings on the
+/// 10M-row file: 3 ms to free, while the commit waits ~30 ms for the disk).
+pub(crate) fn drop_behind<T: Send + 'static>(value: T) {
+    if let Err(value) = spawn_or_keep("genoptag-free", value, drop) {
+        drop(value);
+    }
 }

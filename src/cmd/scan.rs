@@ -66,6 +66,7 @@ pub fn run(args: &ScanArgs) -> Result<i32, Error> {
             crate::timings::mark("summary and listed cases");
             report::write(&mut staging, &scanned.summary, &scanned.listed, None)?;
             scanned.summary.write(&mut staging)?;
+            crate::threads::drop_behind(scanned.listed);
             crate::timings::mark("report");
             ledger::run::Finished {
                 out: staging.commit()?,
