@@ -26,6 +26,24 @@ where
     started.map_err(|_| take(&slot).expect("a thread not started has not taken its value"))
 }
 
+/// [`spawn_or_keep`] for a thread of `scope`, which may borrow what outlives the scope.
+pub(crate) fn spawn_scoped_or_keep<'scope, T, R>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    value: T,
+    run: impl FnOnce(T) -> R + Send + 'scope,
+) -> Result<std::thread::ScopedJoinHandle<'scope, R>, T>
+where
+    T: Send + 'scope,
+    R: Send + 'scope,
+{
+    let slot = Arc::new(Mutex::new(Some(value)));
+    let theirs = Arc::clone(&slot);
+    let started = std::thread::Builder::new().spawn_scoped(scope, move || {
+        run(take(&theirs).expect("a started thread takes its value"))
+    });
+    started.map_err(|_| take(&slot).expect("a thread not started has not taken its value"))
+}
+
 fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
     slot.lock().unwrap_or_else(PoisonError::into_inner).take()
 }

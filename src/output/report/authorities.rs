@@ -70,25 +70,19 @@ pub(super) fn authorities(summary: &Summary, listed: &[ListedCase]) -> Vec<Autho
             },
         }
     };
-    // The second half waits in a slot for the thread, or for this one if none can be started.
-    let back = std::sync::Mutex::new(Some(back));
-    let take = || {
-        let mut slot = back
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        slot.take().unwrap_or_default()
-    };
+    let row = &row;
     std::thread::scope(|scope| {
-        let behind = std::thread::Builder::new()
-            .spawn_scoped(scope, || take().into_iter().map(row).collect::<Vec<_>>());
+        let behind = crate::threads::spawn_scoped_or_keep(scope, back, move |back| {
+            back.into_iter().map(row).collect::<Vec<_>>()
+        });
         let mut rows: Vec<AuthorityRow> = front.into_iter().map(row).collect();
-        let rest = match behind {
+        rows.extend(match behind {
             Ok(thread) => thread
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => take().into_iter().map(row).collect(),
-        };
-        rows.extend(rest);
+            // No thread could be started: the second half is written here.
+            Err(back) => back.into_iter().map(row).collect(),
+        });
         rows
     })
 }
