@@ -81,7 +81,7 @@ pub fn between_persons(
     mut read: impl FnMut(usize, &mut Vec<u8>, usize) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     const WINDOW: usize = 16 << 10;
-    let (mut window, mut fields, mut before) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut window, mut fields) = (Vec::new(), Vec::new());
     // For a record the quick scan found but cannot split where it stands (a doubled quote).
     let mut full = RecordParser::new(layout.delimiter);
     for k in 1..cuts.len() {
@@ -90,7 +90,8 @@ pub fn between_persons(
         let n = WINDOW.min(until.saturating_sub(at));
         read(at, &mut window, n)?;
         let mut moved = None;
-        let mut first = true;
+        // The field of the record before, once one is read (`None` in it: a record without it).
+        let mut before: Option<Option<Vec<u8>>> = None;
         scan(&window, 0, window.len(), layout, parser, |found| {
             let (span, value) = match found {
                 Found::Quick(span) => {
@@ -109,17 +110,13 @@ pub fn between_persons(
             if span.end >= window.len() && at + n < len {
                 return ControlFlow::Break(());
             }
-            if !first && value.as_deref() != Some(before.as_slice()) {
+            if let Some(before) = &before
+                && (before.is_none() || *before != value)
+            {
                 moved = Some(span.start);
                 return ControlFlow::Break(());
             }
-            first = false;
-            before.clear();
-            before.extend_from_slice(value.as_deref().unwrap_or_default());
-            if value.is_none() {
-                // Unread: the next record starts where the cut may go.
-                before.push(0xff);
-            }
+            before = Some(value);
             ControlFlow::Continue(())
         });
         if let Some(start) = moved {
