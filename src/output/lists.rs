@@ -227,6 +227,12 @@ enum Sink {
     Direct(Direct),
 }
 
+impl Sink {
+    fn cached(file: File) -> Sink {
+        Sink::Cached(BufWriter::with_capacity(WRITE_BUFFER, file))
+    }
+}
+
 /// How many bytes a list may hold in the page cache before the kernel is asked to start writing
 /// them out, so that the `fsync` at the end waits for little.
 const WRITE_BEHIND: usize = 8 << 20;
@@ -239,8 +245,7 @@ impl CsvOut {
         excel: bool,
     ) -> Result<CsvOut, Error> {
         let file = staging.create_file(name)?;
-        let sink = Sink::Cached(BufWriter::with_capacity(WRITE_BUFFER, file));
-        CsvOut::with_sink(name, sink, header, excel)
+        CsvOut::with_sink(name, Sink::cached(file), header, excel)
     }
 
     /// [`CsvOut::create`], the file written straight to disk ([`Direct`]) where the system
@@ -254,7 +259,7 @@ impl CsvOut {
         let file = staging.create_file(name)?;
         let sink = match Direct::open(file, &staging.path().join(name)) {
             Ok(direct) => Sink::Direct(direct),
-            Err(file) => Sink::Cached(BufWriter::with_capacity(WRITE_BUFFER, file)),
+            Err(file) => Sink::cached(file),
         };
         CsvOut::with_sink(name, sink, header, excel)
     }

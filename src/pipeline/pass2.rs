@@ -1,9 +1,10 @@
 //! Pass 2 of the scan: the rows whose settled facts are not those pass 1 wrote them with (the
-//! defaults, or what their piece told: a repeated case id, step 7) read back (their columns from the spill file, or their bytes from where they stand
-//! in their input) and classified again, in parallel, with those facts;
-//! their rows in the lists pass 1 wrote are replaced where they change, in input order, each
-//! list on a thread of its own ([`Patching`]), and the counts of their first classification
-//! are taken back. The lists are handed back still being patched: that runs beside the report.
+//! defaults, or what their piece told: a repeated case id, step 7) read back (their columns from
+//! the spill file, or their bytes from where they stand in their input) and classified again, in
+//! parallel, with those facts; their rows in the lists pass 1 wrote are replaced where they
+//! change, in input order, each list on a thread of its own ([`Patching`]), and the counts of
+//! their first classification are taken back. The lists are handed back still being patched:
+//! that runs beside the report.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;

@@ -614,6 +614,40 @@ mod tests {
         assert_ne!(person_key(long), person_key(&long[..long.len() - 2]));
     }
 
+    /// A row the property tests generate: case id `K-{id}`, person `cpr` (0 has no CPR number and
+    /// links no rows), one of four benefits (IL22 twice as likely), granted or refused on day
+    /// `day` of 2020, one of three refusal texts.
+    pub(super) fn generated_case(
+        id: usize,
+        cpr: usize,
+        benefit: usize,
+        granted: bool,
+        day: u32,
+        text: usize,
+    ) -> Case {
+        let mut case = Case::blank();
+        case.case_id = format!("K-{id}");
+        case.cpr = if cpr == 0 {
+            String::new()
+        } else {
+            format!("01018{cpr}1234")
+        };
+        case.benefit = [
+            Benefit::Il22,
+            Benefit::Aktl22,
+            Benefit::Dansktillaeg,
+            Benefit::Il22,
+        ][benefit];
+        case.decision = if granted {
+            Decision::Granted
+        } else {
+            Decision::Refused
+        };
+        case.decision_date = NaiveDate::from_ymd_opt(2020, 1, 1 + day).unwrap();
+        case.refusal_text = ["", "Afslag", "Afslag, § 16"][text].to_string();
+        case
+    }
+
     /// The settling as first written, a look at every other row for each row: the reference
     /// the grouping and halving of [`Index::settle`] must agree with.
     fn settled_the_slow_way(entries: &[Entry]) -> Vec<Settled> {
@@ -715,14 +749,7 @@ mod tests {
         ) {
             let mut index = Index::default();
             for (line, &(id, cpr, benefit, granted, day, text, alone, prior)) in rows.iter().enumerate() {
-                let mut case = Case::blank();
-                case.case_id = format!("K-{id}");
-                // Person 0 has no CPR number: it links no rows.
-                case.cpr = if cpr == 0 { String::new() } else { format!("01018{cpr}1234") };
-                case.benefit = [Benefit::Il22, Benefit::Aktl22, Benefit::Dansktillaeg, Benefit::Il22][benefit];
-                case.decision = if granted { Decision::Granted } else { Decision::Refused };
-                case.decision_date = NaiveDate::from_ymd_opt(2020, 1, 1 + day).unwrap();
-                case.refusal_text = ["", "Afslag", "Afslag, § 16"][text].to_string();
+                let case = generated_case(id, cpr, benefit, granted, day, text);
                 let class = |reopen: bool| if reopen { Classification::Reopen } else { Classification::NotAffected };
                 index.push(&case, 0, line as u64, class(alone), class(prior));
             }

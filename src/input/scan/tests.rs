@@ -175,16 +175,7 @@ fn cuts_are_moved_from_between_two_rows_of_one_person() {
     )
     .unwrap();
     assert!(cuts.len() > 20);
-    let mut moved = cuts.clone();
-    between_persons(
-        &mut moved,
-        data.len(),
-        layout,
-        1,
-        &mut parser,
-        reader(&data),
-    )
-    .unwrap();
+    let moved = moved_between_persons(&data, &cuts, layout, &mut parser);
     assert_eq!(moved[0], header);
     let mut changed = 0;
     for (k, (&cut, &was)) in moved.iter().zip(&cuts).enumerate().skip(1) {
@@ -201,17 +192,22 @@ fn cuts_are_moved_from_between_two_rows_of_one_person() {
         data.extend_from_slice(format!("{r},0101801234\n").as_bytes());
     }
     let cuts = split_by(data.len(), 7, 20_000, layout, 2, &mut parser, reader(&data)).unwrap();
-    let mut moved = cuts.clone();
-    between_persons(
-        &mut moved,
-        data.len(),
-        layout,
-        1,
-        &mut parser,
-        reader(&data),
-    )
-    .unwrap();
-    assert_eq!(moved, cuts);
+    assert_eq!(
+        moved_between_persons(&data, &cuts, layout, &mut parser),
+        cuts
+    );
+}
+
+/// `cuts` of `data` as [`between_persons`] moves them, the person in field 1.
+fn moved_between_persons(
+    data: &[u8],
+    cuts: &[usize],
+    layout: Layout,
+    parser: &mut RecordParser,
+) -> Vec<usize> {
+    let mut moved = cuts.to_vec();
+    between_persons(&mut moved, data.len(), layout, 1, parser, reader(data)).unwrap();
+    moved
 }
 
 #[test]

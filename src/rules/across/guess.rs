@@ -119,6 +119,7 @@ impl Index {
 mod tests {
     use chrono::NaiveDate;
 
+    use super::super::tests::generated_case;
     use super::*;
     use crate::rules::Classification;
     use crate::rules::case::{Appeal, Benefit, Case, Decision};
@@ -225,13 +226,7 @@ mod tests {
             let cases: Vec<(Case, Classification, Classification)> = rows
                 .iter()
                 .map(|&(id, cpr, benefit, granted, day, text, alone, appeal)| {
-                    let mut case = Case::blank();
-                    case.case_id = format!("K-{id}");
-                    case.cpr = if cpr == 0 { String::new() } else { format!("01018{cpr}1234") };
-                    case.benefit = [Benefit::Il22, Benefit::Aktl22, Benefit::Dansktillaeg, Benefit::Il22][benefit];
-                    case.decision = if granted { Decision::Granted } else { Decision::Refused };
-                    case.decision_date = NaiveDate::from_ymd_opt(2020, 1, 1 + day).unwrap();
-                    case.refusal_text = ["", "Afslag", "Afslag, § 16"][text].to_string();
+                    let mut case = generated_case(id, cpr, benefit, granted, day, text);
                     case.appeal = [None, Some(Appeal::Remitted), Some(Appeal::Upheld)][appeal];
                     let class = if alone { Classification::Reopen } else { Classification::Review };
                     (case, class, Classification::Reopen)
